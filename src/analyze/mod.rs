@@ -1,0 +1,26 @@
+//! Operators: turn records into typed rows. They never print and never touch the terminal;
+//! rows leave through a callback (the `Emit` side), which the CLI connects to NDJSON or text
+//! writers (and later the TUI).
+
+pub mod search;
+
+/// Whether the consumer wants more rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep going.
+    Continue,
+    /// Stop early (limit reached, closed pipe...).
+    Stop,
+}
+
+/// Errors of an analysis run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalyzeError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The consumer failed (e.g. writing to stdout).
+    #[error("output: {0}")]
+    Output(#[from] std::io::Error),
+}

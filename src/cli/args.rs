@@ -1,0 +1,122 @@
+//! Command-line arguments (clap derive). Flag names follow upstream twsla (camelCase long
+//! names, the same short letters); kebab-case aliases are accepted too.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Simple Log Analyzer by TWSNMP, in Rust: import logs into a local store, then search and
+/// analyse them.
+#[derive(Debug, Parser)]
+#[command(name = "twsla", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Log store directory.
+    #[arg(
+        short = 'd',
+        long = "datastore",
+        global = true,
+        env = "TWSLA_DATASTORE",
+        default_value = "./twsla.db"
+    )]
+    pub datastore: PathBuf,
+    /// Time range: 1h, last 30m, 2024/1/1, start,end, start,1d, end,-1d.
+    #[arg(
+        short = 't',
+        long = "timeRange",
+        visible_alias = "time-range",
+        global = true,
+        default_value = ""
+    )]
+    pub time_range: String,
+    /// Simple filter: text with * and ?, a trailing $ anchors, or a keyword like #IP.
+    #[arg(short = 'f', long = "filter", global = true)]
+    pub filter: Option<String>,
+    /// Regular expression that must match.
+    #[arg(short = 'r', long = "regex", global = true)]
+    pub regex: Option<String>,
+    /// Regular expression that must not match.
+    #[arg(short = 'v', long = "not", global = true)]
+    pub not: Option<String>,
+    /// Zone-less times (in logs and in -t) are UTC; output times are UTC.
+    #[arg(long = "utc", global = true)]
+    pub utc: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import logs (files, directories, .gz, .zip, .tar, .tar.gz, - for stdin) into the store.
+    Import(ImportArgs),
+    /// Show the records that match the filters, in time order.
+    Search(SearchArgs),
+    /// Check every checksum and invariant of the store; print per-segment statistics.
+    Verify(VerifyArgs),
+    /// Print the version.
+    Version,
+}
+
+/// `twsla import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Sources: files, directories, archives, or - for standard input.
+    pub sources: Vec<String>,
+    /// A source, read before the positional ones (upstream compatibility).
+    #[arg(short = 's', long = "source")]
+    pub source: Option<String>,
+    /// Only read directory entries and archive members whose name matches this simple filter.
+    #[arg(short = 'p', long = "filePat", visible_alias = "file-pat")]
+    pub file_pat: Option<String>,
+    /// Do not look for timestamps: every record gets the import time.
+    #[arg(long = "noTS", visible_alias = "no-ts")]
+    pub no_ts: bool,
+    /// Multi-line: a regex matching the first line of a record.
+    #[arg(long = "mlStart", visible_alias = "ml-start")]
+    pub ml_start: Option<String>,
+    /// Multi-line: a regex matching the separator line that ends a record.
+    #[arg(long = "mlSep", visible_alias = "ml-sep")]
+    pub ml_sep: Option<String>,
+    /// Multi-line: a fixed number of lines per record.
+    #[arg(long = "mlLines", visible_alias = "ml-lines", default_value_t = 0)]
+    pub ml_lines: usize,
+    /// Lines longer than this many bytes are skipped and reported.
+    #[arg(long = "maxLine", visible_alias = "max-line", default_value_t = 4 << 20)]
+    pub max_line: usize,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub ndjson: bool,
+    /// Print no progress and no summary (problems are still reported).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `twsla search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// One JSON object per record: time, source, line, text.
+    #[arg(long)]
+    pub ndjson: bool,
+    /// Stop after N records.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+/// `twsla verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// One JSON object per segment.
+    #[arg(long)]
+    pub ndjson: bool,
+}

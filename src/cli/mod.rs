@@ -1,0 +1,278 @@
+//! The command-line frontend: parses arguments, connects operators to output writers,
+//! prints progress and problems, and maps outcomes to exit codes:
+//! * `0`: success (search: at least one hit; import: every input imported);
+//! * `1`: search found nothing; import skipped something (reported on stderr);
+//! * `2`: an error (bad arguments, invalid regex or time range, store failure).
+//!
+//! A closed pipe (`twsla search | head`) ends quietly with 0.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+pub mod args;
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use crate::analyze::{AnalyzeError, Flow, search};
+use crate::ingest::{self, Grouping, ImportObserver, ImportOptions, Problem, Progress};
+use crate::output::{human, ndjson};
+use crate::query::{Filter, FilterSpec, TimeRange, filter, time};
+use crate::store::{CompactPolicy, SegmentOptions, Store, StoreWriter};
+use args::{Cli, Command, Global, ImportArgs, SearchArgs, VerifyArgs};
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("twsla: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<AnalyzeError>().is_some_and(
+                |a| matches!(a, AnalyzeError::Output(io) if io.kind() == io::ErrorKind::BrokenPipe),
+            )
+    })
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Import(a) => import(&cli.global, a),
+        Command::Search(a) => search_cmd(&cli.global, a),
+        Command::Verify(a) => verify(&cli.global, a),
+        Command::Version => {
+            println!("twsla {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn time_range(g: &Global) -> Result<TimeRange> {
+    Ok(time::parse_time_range(&g.time_range, crate::model::now_nanos(), g.utc)?)
+}
+
+fn filter_spec(g: &Global, args: &[String]) -> FilterSpec {
+    FilterSpec {
+        simple: g.filter.clone(),
+        regex: g.regex.clone(),
+        not: g.not.clone(),
+        args: args.to_vec(),
+    }
+}
+
+fn regex_arg(flag: &str, pat: &str) -> Result<regex_automata::meta::Regex> {
+    filter::compile_regex(pat).map_err(|e| anyhow::anyhow!("invalid {flag} {pat:?}: {e}"))
+}
+
+struct Reporter {
+    tty: bool,
+    quiet: bool,
+}
+
+impl ImportObserver for Reporter {
+    fn progress(&self, p: &Progress) {
+        if self.tty && !self.quiet {
+            let secs = p.elapsed.as_secs_f64().max(1e-3);
+            let mut cur = p.current.clone();
+            if cur.chars().count() > 40 {
+                let tail: String =
+                    cur.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect();
+                cur = format!("…{tail}");
+            }
+            eprint!(
+                "\r\x1b[2KLoading path={cur} line={} byte={} {}/s",
+                human::comma(p.lines),
+                human::bytes(p.bytes),
+                human::bytes((p.bytes as f64 / secs) as u64)
+            );
+        }
+    }
+    fn problem(&self, p: &Problem) {
+        if self.tty && !self.quiet {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("twsla: warning: {p}");
+    }
+}
+
+fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
+    let mut sources: Vec<String> = a.source.iter().cloned().collect();
+    sources.extend(a.sources.iter().cloned());
+    if sources.is_empty() {
+        bail!("no source given: twsla import FILE|DIR|ARCHIVE|- ...");
+    }
+    let grouping = if let Some(p) = &a.ml_start {
+        Grouping::Start(regex_arg("--mlStart", p)?)
+    } else if let Some(p) = &a.ml_sep {
+        Grouping::Separator(regex_arg("--mlSep", p)?)
+    } else if a.ml_lines > 0 {
+        Grouping::Lines(a.ml_lines)
+    } else {
+        Grouping::Timestamp
+    };
+    let file_pat = match a.file_pat.as_deref().and_then(filter::simple_filter_regex) {
+        Some(p) => Some(regex_arg("--filePat", &p)?),
+        None => None,
+    };
+    let opts = ImportOptions {
+        utc: g.utc,
+        no_ts: a.no_ts,
+        grouping,
+        range: time_range(g)?,
+        filter: Filter::new(&filter_spec(g, &[]))?,
+        file_pat,
+        max_line: a.max_line.max(1),
+        ..ImportOptions::default()
+    };
+    let mut writer = StoreWriter::open(&g.datastore, SegmentOptions::default())?;
+    let reporter = Reporter { tty: io::stderr().is_terminal(), quiet: a.quiet };
+    let report =
+        ingest::run_import(&mut writer, &sources, &opts, CompactPolicy::default(), &reporter)
+            .with_context(|| {
+                format!(
+                    "import into {} failed; the store keeps its last commit",
+                    g.datastore.display()
+                )
+            })?;
+    if reporter.tty && !a.quiet {
+        eprint!("\r\x1b[2K");
+    }
+    let mut out = io::stdout().lock();
+    if a.ndjson {
+        ndjson::write_value(&mut out, &report)?;
+    } else if !a.quiet {
+        writeln!(
+            out,
+            "Total file={} line={} byte={} time={}",
+            human::comma(report.files),
+            human::comma(report.lines),
+            human::bytes(report.bytes),
+            human::go_duration(report.elapsed)
+        )?;
+        let mut extra = Vec::new();
+        if report.unchanged > 0 {
+            extra.push(format!("unchanged={}", human::comma(report.unchanged)));
+        }
+        if report.out_of_range > 0 {
+            extra.push(format!("outOfRange={}", human::comma(report.out_of_range)));
+        }
+        if report.filtered > 0 {
+            extra.push(format!("filtered={}", human::comma(report.filtered)));
+        }
+        if report.skipped_lines > 0 {
+            extra.push(format!("skippedLines={}", human::comma(report.skipped_lines)));
+        }
+        if !report.problems.is_empty() {
+            extra.push(format!("problems={}", report.problems.len()));
+        }
+        if !extra.is_empty() {
+            writeln!(out, "  records={} {}", human::comma(report.records), extra.join(" "))?;
+        }
+    }
+    out.flush()?;
+    Ok(if report.problems.is_empty() && report.skipped_lines == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
+    let range = time_range(g)?;
+    let cfg = search::SearchConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: Some(range),
+        limit: a.limit,
+    };
+    let store = Store::open(&g.datastore)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let utc = g.utc;
+    let stats = if a.ndjson {
+        search::search(&store, &cfg, &mut |row| {
+            ndjson::write_search_row(&mut out, &row, utc)?;
+            Ok(Flow::Continue)
+        })?
+    } else {
+        search::search(&store, &cfg, &mut |row| {
+            out.write_all(row.text)?;
+            out.write_all(b"\n")?;
+            Ok(Flow::Continue)
+        })?
+    };
+    out.flush()?;
+    Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn verify(g: &Global, a: &VerifyArgs) -> Result<ExitCode> {
+    let store = Store::open(&g.datastore)?;
+    let mut out = io::stdout().lock();
+    let mut bad = 0;
+    let m = store.manifest();
+    for (name, res) in store.verify() {
+        match res {
+            Ok(v) => {
+                if a.ndjson {
+                    ndjson::write_value(
+                        &mut out,
+                        &serde_json::json!({"segment": name, "ok": true, "stats": v}),
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{name} ok rows={} blocks={} tokens={} text={} file={} time={}..{}",
+                        v.rows,
+                        v.blocks,
+                        v.tokens,
+                        human::bytes(v.text_bytes),
+                        human::bytes(v.file_bytes),
+                        crate::model::format_rfc3339(v.min_ts, g.utc),
+                        crate::model::format_rfc3339(v.max_ts, g.utc)
+                    )?;
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                if a.ndjson {
+                    ndjson::write_value(
+                        &mut out,
+                        &serde_json::json!({"segment": name, "ok": false, "error": e.to_string()}),
+                    )?;
+                } else {
+                    writeln!(out, "{name} CORRUPT: {e}")?;
+                }
+            }
+        }
+    }
+    if !a.ndjson {
+        writeln!(
+            out,
+            "segments={} rows={} sources={} generation={}: {}",
+            m.segments.len(),
+            human::comma(m.rows()),
+            m.sources.len(),
+            m.generation,
+            if bad == 0 { "OK" } else { "CORRUPT" }
+        )?;
+    }
+    out.flush()?;
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

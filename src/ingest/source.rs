@@ -1,0 +1,540 @@
+//! Inputs: expanding arguments into sources, recognising containers by their magic bytes
+//! (gzip, zip, tar, tar.gz; EVTX is recognised and reported), and reading each text stream
+//! incrementally (only what is new since the last import).
+
+use std::fs::{self, File};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::reader::{BatchSink, StreamStart, StreamStats, read_stream};
+use super::{ImportOptions, Problem, ProblemKind, absolute};
+use crate::model::Nanos;
+use crate::store::SourceState;
+use crate::store::format::crc32;
+
+/// Bytes of the head of a source used to recognise it later (rotation/replacement check).
+pub(crate) const HEAD_LEN: usize = 4096;
+/// Bytes inspected for NUL to call a source binary.
+const BINARY_PROBE: usize = 8192;
+/// Bytes read ahead to learn the timestamp context (year) of a source.
+const SAMPLE_LEN: usize = 1 << 20;
+
+/// One thing to read, as given on the command line (after directory expansion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file: plain text, compressed or an archive.
+    File(PathBuf),
+}
+
+/// What the sniffed magic bytes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gzip,
+    Zip,
+    Tar,
+    Evtx,
+    Text,
+}
+
+fn sniff(head: &[u8]) -> Kind {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Kind::Gzip
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Kind::Zip
+    } else if head.starts_with(b"ElfFile\0") {
+        Kind::Evtx
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        Kind::Tar
+    } else {
+        Kind::Text
+    }
+}
+
+fn is_store_dir(dir: &Path) -> bool {
+    let mut b = [0u8; 14];
+    File::open(dir.join("MANIFEST")).and_then(|mut f| f.read_exact(&mut b)).is_ok()
+        && &b == b"TWSLA-MANIFEST"
+}
+
+fn name_matches(pat: Option<&regex_automata::meta::Regex>, name: &str) -> bool {
+    pat.is_none_or(|re| re.is_match(name.as_bytes()))
+}
+
+/// Expands the inputs: `-` is stdin, a directory is walked recursively in name order (entries
+/// whose file name matches `--filePat`; twsla stores inside are skipped), a file is a file.
+pub(crate) fn expand_inputs(
+    inputs: &[String],
+    opts: &ImportOptions,
+    problems: &mut Vec<Problem>,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for input in inputs {
+        if input == "-" {
+            jobs.push(Job::Stdin);
+            continue;
+        }
+        let path = PathBuf::from(input);
+        match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk(&path, opts, &mut jobs, &mut seen, problems),
+            Ok(_) => {
+                if seen.insert(absolute(&path)) {
+                    jobs.push(Job::File(path));
+                }
+            }
+            Err(e) => problems.push(Problem {
+                source: input.clone(),
+                line: None,
+                kind: ProblemKind::Unreadable,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    jobs
+}
+
+fn walk(
+    dir: &Path,
+    opts: &ImportOptions,
+    jobs: &mut Vec<Job>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    if is_store_dir(dir) {
+        return;
+    }
+    let mut entries: Vec<(PathBuf, fs::FileType)> = match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+            .collect(),
+        Err(e) => {
+            problems.push(Problem {
+                source: dir.display().to_string(),
+                line: None,
+                kind: ProblemKind::Unreadable,
+                message: format!("cannot list directory: {e}"),
+            });
+            return;
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, ft) in entries {
+        if ft.is_dir() {
+            walk(&path, opts, jobs, seen, problems);
+        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name_matches(opts.file_pat.as_ref(), &name) && seen.insert(absolute(&path)) {
+                jobs.push(Job::File(path));
+            }
+        }
+    }
+}
+
+/// Access to the store's source table and the builders, given to a reader thread.
+pub(crate) trait SourceContext {
+    /// The batch sink of this thread.
+    type Sink: BatchSink;
+    /// Id and prior state of the source called `identity` (created if new).
+    fn lookup(&self, identity: &str) -> (u32, Option<SourceState>);
+    /// A stream was read: its new state (None when nothing usable was found) and counts.
+    fn finished(&self, state: Option<SourceState>, stats: StreamStats);
+    /// Reports a problem.
+    fn problem(&self, p: Problem);
+    /// The sink for batches.
+    fn sink(&mut self) -> &mut Self::Sink;
+    /// Progress: a stream started.
+    fn started(&self, name: &str);
+    /// Shared progress counters.
+    fn counters(&self) -> std::sync::Arc<super::pipeline::Counters>;
+    /// The source was unchanged since the last import.
+    fn unchanged(&self);
+    /// Options of the run.
+    fn options(&self) -> &ImportOptions;
+    /// Import start time.
+    fn import_time(&self) -> Nanos;
+}
+
+fn read_up_to(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(n.min(1 << 16));
+    r.take(n as u64).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+fn mtime_nanos(m: &fs::Metadata) -> Option<Nanos> {
+    let t = m.modified().ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_nanos()).ok()
+}
+
+/// Reads one job to the end. Errors are reported as problems; returns `Err(())` only when
+/// the builders are gone.
+pub(crate) fn process_job<C: SourceContext>(job: &Job, ctx: &mut C) -> Result<(), ()> {
+    match job {
+        Job::Stdin => {
+            let now = ctx.import_time();
+            let identity = super::stdin_identity(now);
+            let mut stdin = io::stdin().lock();
+            import_text(&identity, "-", Content::Stream(&mut stdin), Some(now), ctx)
+        }
+        Job::File(path) => process_file(path, ctx),
+    }
+}
+
+fn unreadable(name: &str, e: impl std::fmt::Display) -> Problem {
+    Problem {
+        source: name.to_string(),
+        line: None,
+        kind: ProblemKind::Unreadable,
+        message: format!("cannot read: {e}"),
+    }
+}
+
+fn process_file<C: SourceContext>(path: &Path, ctx: &mut C) -> Result<(), ()> {
+    let name = path.display().to_string();
+    let identity = absolute(path).display().to_string();
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.problem(unreadable(&name, e));
+            return Ok(());
+        }
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.problem(unreadable(&name, e));
+            return Ok(());
+        }
+    };
+    let mtime = mtime_nanos(&meta);
+    let mut magic = [0u8; 512];
+    let n = match read_full(&mut file, &mut magic) {
+        Ok(n) => n,
+        Err(e) => {
+            ctx.problem(unreadable(&name, e));
+            return Ok(());
+        }
+    };
+    if let Err(e) = file.seek(SeekFrom::Start(0)) {
+        ctx.problem(unreadable(&name, e));
+        return Ok(());
+    }
+    match sniff(&magic[..n]) {
+        Kind::Text => import_text(&identity, &name, Content::Plain(file, meta.len()), mtime, ctx),
+        Kind::Evtx => {
+            ctx.problem(Problem {
+                source: name,
+                line: None,
+                kind: ProblemKind::Unsupported,
+                message: "Windows EVTX files cannot be imported by this build yet; skipped".into(),
+            });
+            Ok(())
+        }
+        Kind::Gzip => {
+            let mut gz =
+                flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, file));
+            let head = match read_up_to(&mut gz, 512) {
+                Ok(h) => h,
+                Err(e) => {
+                    ctx.problem(corrupt(&name, "gzip", e));
+                    return Ok(());
+                }
+            };
+            let mut chained = Cursor::new(head.clone()).chain(gz);
+            if sniff(&head) == Kind::Tar {
+                import_tar(&mut chained, &identity, &name, mtime, ctx)
+            } else {
+                import_text(&identity, &name, Content::Stream(&mut chained), mtime, ctx)
+            }
+        }
+        Kind::Tar => {
+            let mut r = io::BufReader::with_capacity(1 << 16, file);
+            import_tar(&mut r, &identity, &name, mtime, ctx)
+        }
+        Kind::Zip => import_zip(file, &identity, &name, mtime, ctx),
+    }
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn corrupt(name: &str, what: &str, e: impl std::fmt::Display) -> Problem {
+    Problem {
+        source: name.to_string(),
+        line: None,
+        kind: ProblemKind::Corrupt,
+        message: format!("corrupt or truncated {what}: {e}"),
+    }
+}
+
+/// Reads a member that may itself be gzip-compressed.
+fn import_member<C: SourceContext>(
+    r: &mut dyn Read,
+    identity: &str,
+    name: &str,
+    mtime: Option<Nanos>,
+    ctx: &mut C,
+) -> Result<(), ()> {
+    let head = match read_up_to(r, 2) {
+        Ok(h) => h,
+        Err(e) => {
+            ctx.problem(corrupt(name, "archive member", e));
+            return Ok(());
+        }
+    };
+    let mut chained = Cursor::new(head.clone()).chain(r);
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let mut gz = flate2::read::MultiGzDecoder::new(chained);
+        import_text(identity, name, Content::Stream(&mut gz), mtime, ctx)
+    } else {
+        import_text(identity, name, Content::Stream(&mut chained), mtime, ctx)
+    }
+}
+
+fn import_tar<C: SourceContext>(
+    r: &mut dyn Read,
+    identity: &str,
+    name: &str,
+    mtime: Option<Nanos>,
+    ctx: &mut C,
+) -> Result<(), ()> {
+    let mut ar = tar::Archive::new(r);
+    let entries = match ar.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            ctx.problem(corrupt(name, "tar archive", e));
+            return Ok(());
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                ctx.problem(corrupt(name, "tar archive", e));
+                return Ok(());
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = match entry.path() {
+            Ok(p) => p.display().to_string(),
+            Err(e) => {
+                ctx.problem(corrupt(name, "tar entry name", e));
+                continue;
+            }
+        };
+        if !name_matches(ctx.options().file_pat.as_ref(), &member) {
+            continue;
+        }
+        let mt = entry
+            .header()
+            .mtime()
+            .ok()
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| s.checked_mul(1_000_000_000))
+            .or(mtime);
+        import_member(
+            &mut entry,
+            &format!("{identity}:{member}"),
+            &format!("{name}:{member}"),
+            mt,
+            ctx,
+        )?;
+    }
+    Ok(())
+}
+
+fn import_zip<C: SourceContext>(
+    file: File,
+    identity: &str,
+    name: &str,
+    mtime: Option<Nanos>,
+    ctx: &mut C,
+) -> Result<(), ()> {
+    let mut ar = match zip::ZipArchive::new(io::BufReader::new(file)) {
+        Ok(a) => a,
+        Err(e) => {
+            ctx.problem(corrupt(name, "zip archive", e));
+            return Ok(());
+        }
+    };
+    for i in 0..ar.len() {
+        let mut f = match ar.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.problem(corrupt(name, &format!("zip member #{i}"), e));
+                continue;
+            }
+        };
+        if !f.is_file() {
+            continue;
+        }
+        let member = match f.name() {
+            Ok(n) => n.to_string(),
+            Err(e) => {
+                ctx.problem(corrupt(name, "zip member name", e));
+                continue;
+            }
+        };
+        let base = member.rsplit('/').next().unwrap_or(&member).to_string();
+        if !name_matches(ctx.options().file_pat.as_ref(), &base) {
+            continue;
+        }
+        import_member(
+            &mut f,
+            &format!("{identity}:{member}"),
+            &format!("{name}:{member}"),
+            mtime,
+            ctx,
+        )?;
+    }
+    Ok(())
+}
+
+/// The bytes of one text source.
+pub(crate) enum Content<'r> {
+    /// A plain file (seekable) and its size.
+    Plain(File, u64),
+    /// A stream (decompressor, archive member, stdin).
+    Stream(&'r mut dyn Read),
+}
+
+fn import_text<C: SourceContext>(
+    identity: &str,
+    name: &str,
+    content: Content<'_>,
+    reference: Option<Nanos>,
+    ctx: &mut C,
+) -> Result<(), ()> {
+    let (id, prior) = ctx.lookup(identity);
+    ctx.started(name);
+    let (mut plain, size, mut stream) = match content {
+        Content::Plain(f, size) => (Some(f), Some(size), None),
+        Content::Stream(r) => (None, None, Some(r)),
+    };
+    let sample = if let Some(f) = plain.as_mut() {
+        read_up_to(f, SAMPLE_LEN)
+    } else if let Some(r) = stream.as_mut() {
+        read_up_to(&mut **r, SAMPLE_LEN)
+    } else {
+        Ok(Vec::new())
+    };
+    let sample = match sample {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.problem(corrupt(name, "stream", e));
+            return Ok(());
+        }
+    };
+    if memchr::memchr(0, &sample[..sample.len().min(BINARY_PROBE)]).is_some() {
+        ctx.problem(Problem {
+            source: name.to_string(),
+            line: None,
+            kind: ProblemKind::Binary,
+            message: "binary file (NUL bytes in the first 8 KiB); not imported".into(),
+        });
+        return Ok(());
+    }
+    let head = &sample[..sample.len().min(HEAD_LEN)];
+    // Resume after what an earlier import consumed, if this is the same content grown.
+    let same = prior.as_ref().filter(|p| {
+        (p.head_len as usize) <= head.len() && crc32(&head[..p.head_len as usize]) == p.head_crc
+    });
+    let mut start = StreamStart { import_time: ctx.import_time(), reference, ..Default::default() };
+    let mut skip = 0u64;
+    if let Some(p) = same {
+        if size.is_some_and(|s| s < p.consumed) {
+            // Shorter than before: a new file under the same name; read it all.
+        } else if size == Some(p.consumed) {
+            ctx.unchanged();
+            return Ok(());
+        } else {
+            skip = p.consumed;
+            start.lines_before = p.lines;
+            start.last_ts = (p.records > 0).then_some(p.last_ts);
+        }
+    }
+    let sample_len = sample.len() as u64;
+    let mut rest_of_sample = Cursor::new(&sample[skip.min(sample_len) as usize..]);
+    let stats = if let Some(mut f) = plain {
+        if skip > sample_len
+            && let Err(e) = f.seek(SeekFrom::Start(skip))
+        {
+            ctx.problem(unreadable(name, e));
+            return Ok(());
+        }
+        let mut r = (&mut rest_of_sample).chain(f);
+        run(&mut r, id, name, start, &sample, ctx)?
+    } else if let Some(s) = stream {
+        if skip > sample_len {
+            let want = skip - sample_len;
+            match io::copy(&mut (&mut *s).take(want), &mut io::sink()) {
+                Ok(n) if n == want => {}
+                Ok(_) => {
+                    ctx.problem(Problem {
+                        source: name.to_string(),
+                        line: None,
+                        kind: ProblemKind::Corrupt,
+                        message:
+                            "shorter than what an earlier import read from it; not re-imported"
+                                .into(),
+                    });
+                    return Ok(());
+                }
+                Err(e) => {
+                    ctx.problem(corrupt(name, "stream", e));
+                    return Ok(());
+                }
+            }
+        }
+        let mut r = (&mut rest_of_sample).chain(s);
+        run(&mut r, id, name, start, &sample, ctx)?
+    } else {
+        return Ok(());
+    };
+    if same.is_some() && stats.bytes == 0 && !stats.truncated {
+        ctx.unchanged();
+    }
+    let prior_records = same.map_or(0, |p| p.records);
+    let usable = stats.records > 0 || prior_records > 0 || stats.lines > stats.skipped_lines;
+    let state = usable.then(|| SourceState {
+        id,
+        path: identity.to_string(),
+        consumed: skip + stats.bytes,
+        lines: start.lines_before + stats.lines,
+        records: prior_records + stats.records,
+        head_len: head.len() as u32,
+        head_crc: crc32(head),
+        last_ts: stats.last_ts.or(start.last_ts).unwrap_or(0),
+    });
+    ctx.finished(state, stats);
+    Ok(())
+}
+
+fn run<C: SourceContext>(
+    r: &mut dyn Read,
+    id: u32,
+    name: &str,
+    start: StreamStart,
+    sample: &[u8],
+    ctx: &mut C,
+) -> Result<StreamStats, ()> {
+    let opts = ctx.options().clone();
+    let progress = ctx.counters();
+    read_stream(r, id, name, start, sample, &opts, ctx.sink(), &mut |l, b| progress.add(l, b))
+}

@@ -1,0 +1,451 @@
+//! The store: a directory of immutable, time-sorted segments plus an atomically replaced
+//! manifest. The only module that knows bytes on disk.
+//!
+//! Layout of a store directory (`-d`, default `./twsla.db`):
+//!
+//! ```text
+//! twsla.db/
+//!   MANIFEST                 the last commit (segments + source states)
+//!   LOCK                     held (flock) by the one writer
+//!   segments/seg-<id>.tws    immutable segment files
+//! ```
+//!
+//! Guarantees:
+//! * **Atomic commits.** Segments are written under a temporary name, fsynced and renamed;
+//!   only then is the manifest replaced (temp file, fsync, rename, fsync dir). A crash at any
+//!   point leaves the previous commit intact; leftovers are deleted by the next writer.
+//! * **One writer, many readers.** The writer holds an exclusive lock on `LOCK`; readers take
+//!   no lock and see the last commit, also while an import runs.
+//! * **No decay.** Small segments are merged after each import (see [`StoreWriter::compact`]).
+
+pub mod format;
+pub mod manifest;
+pub mod scan;
+pub mod segment;
+pub mod storage;
+pub mod tokenizer;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use manifest::{Manifest, SegmentRef, SourceState};
+pub use segment::{DecodedBlock, Segment, SegmentBuilder, SegmentOptions, SegmentStats};
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An I/O error on a named path.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Data that fails a check (bad magic, checksum, bounds...).
+    #[error("corrupt data{}: {detail}", if segment.is_empty() { String::new() } else { format!(" in {segment}") })]
+    Corrupt {
+        /// The file concerned, when known.
+        segment: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A format version this build cannot read.
+    #[error("unsupported format version {found} (this build reads versions {oldest} to {newest})")]
+    Unsupported {
+        /// Version found.
+        found: u32,
+        /// Oldest readable.
+        oldest: u32,
+        /// Newest readable.
+        newest: u32,
+    },
+    /// No store at the path.
+    #[error("no twsla store at {}: run `twsla import` first", .0.display())]
+    NotFound(PathBuf),
+    /// The path exists but is not a store.
+    #[error("{} is not a twsla store: {}", .0.display(), .1)]
+    NotAStore(PathBuf, String),
+    /// Another process holds the writer lock.
+    #[error("another twsla process is writing to {} (wait for it to finish)", .0.display())]
+    Locked(PathBuf),
+}
+
+impl StoreError {
+    /// A corruption error without file context.
+    pub fn corrupt(detail: String) -> Self {
+        StoreError::Corrupt { segment: String::new(), detail }
+    }
+    fn in_file(self, file: &Path) -> Self {
+        match self {
+            StoreError::Corrupt { detail, .. } => {
+                StoreError::Corrupt { segment: file.display().to_string(), detail }
+            }
+            other => other,
+        }
+    }
+    /// True when the error is "disk full" (ENOSPC) or a quota error.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull || source.kind() == io::ErrorKind::QuotaExceeded)
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+const MANIFEST: &str = "MANIFEST";
+const LOCK: &str = "LOCK";
+const SEGMENTS: &str = "segments";
+
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>, StoreError> {
+    let path = dir.join(MANIFEST);
+    match fs::read(&path) {
+        Ok(b) => Manifest::decode(&b).map(Some).map_err(|e| e.in_file(&path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+fn check_is_store_dir(dir: &Path) -> Result<bool, StoreError> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(StoreError::NotAStore(
+            dir.to_path_buf(),
+            "it is a file (an upstream Go twsla bbolt database?); choose another path with -d"
+                .into(),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// A read-only snapshot of the store: the last commit when it was opened.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    segments: Vec<Arc<Segment>>,
+}
+
+impl Store {
+    /// Opens the last commit of the store at `dir` for reading. Takes no lock.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        if !check_is_store_dir(dir)? {
+            return Err(StoreError::NotFound(dir.to_path_buf()));
+        }
+        // A concurrent writer may merge and unlink segments between our reading the manifest
+        // and mapping them; the new manifest then names the new files, so retry.
+        let mut last_err = None;
+        for _ in 0..8 {
+            let Some(manifest) = read_manifest(dir)? else {
+                return Err(StoreError::NotFound(dir.to_path_buf()));
+            };
+            match Self::map_segments(dir, &manifest) {
+                Ok(segments) => return Ok(Store { dir: dir.to_path_buf(), manifest, segments }),
+                Err(StoreError::Io { path, source })
+                    if source.kind() == io::ErrorKind::NotFound =>
+                {
+                    last_err = Some(StoreError::Io { path, source });
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| StoreError::NotFound(dir.to_path_buf())))
+    }
+
+    fn map_segments(dir: &Path, m: &Manifest) -> Result<Vec<Arc<Segment>>, StoreError> {
+        m.segments
+            .iter()
+            .map(|s| {
+                let path = dir.join(SEGMENTS).join(s.file_name());
+                let bytes = storage::map_file(&path).map_err(io_err(&path))?;
+                let seg = Segment::open(bytes).map_err(|e| e.in_file(&path))?;
+                if u64::from(seg.meta().rows) != u64::from(s.rows) {
+                    return Err(StoreError::Corrupt {
+                        segment: path.display().to_string(),
+                        detail: "row count differs from the manifest".into(),
+                    });
+                }
+                Ok(Arc::new(seg))
+            })
+            .collect()
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest of this snapshot.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Live segments, parallel to `manifest().segments`.
+    pub fn segments(&self) -> &[Arc<Segment>] {
+        &self.segments
+    }
+
+    /// The path (identity) of source `id`, or `"?"`.
+    pub fn source_path(&self, id: u32) -> &str {
+        self.manifest.sources.get(id as usize).map_or("?", |s| s.path.as_str())
+    }
+
+    /// Verifies every segment; returns per-segment results (name, stats or error).
+    pub fn verify(&self) -> Vec<(String, Result<segment::VerifyStats, StoreError>)> {
+        self.manifest
+            .segments
+            .iter()
+            .zip(&self.segments)
+            .map(|(r, s)| {
+                let mut res = s.verify();
+                if let Ok(v) = &res
+                    && (v.min_ts != r.min_ts
+                        || v.max_ts != r.max_ts
+                        || v.file_bytes != r.file_bytes)
+                {
+                    res =
+                        Err(StoreError::corrupt("segment differs from its manifest entry".into()));
+                }
+                (r.file_name(), res)
+            })
+            .collect()
+    }
+}
+
+/// Allocates segment ids and writes segment files; shared by the import workers.
+#[derive(Debug, Clone)]
+pub struct SegmentFiles {
+    dir: PathBuf,
+    next: Arc<AtomicU64>,
+    opts: SegmentOptions,
+}
+
+impl SegmentFiles {
+    /// Writes `builder` as a new published (but not yet committed) segment file.
+    pub fn write(&self, builder: SegmentBuilder) -> Result<SegmentRef, StoreError> {
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        let name = manifest::segment_file_name(id);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let fin = self.dir.join(&name);
+        let res = (|| {
+            let f =
+                OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_err(&tmp))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            let stats = builder.write_to(&mut w).map_err(io_err(&tmp))?;
+            let f = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
+            f.sync_all().map_err(io_err(&tmp))?;
+            drop(f);
+            fs::rename(&tmp, &fin).map_err(io_err(&fin))?;
+            Ok(SegmentRef {
+                id,
+                rows: stats.rows,
+                min_ts: stats.min_ts,
+                max_ts: stats.max_ts,
+                text_bytes: stats.text_bytes,
+                file_bytes: stats.file_bytes,
+            })
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    /// Writer options for new segments.
+    pub fn options(&self) -> SegmentOptions {
+        self.opts
+    }
+}
+
+/// Tuning of when small segments are merged.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactPolicy {
+    /// Segments with less text than this are "small".
+    pub small_text_bytes: u64,
+    /// Merge when at least this many small segments exist.
+    pub min_small_segments: usize,
+    /// Target text bytes of a merged segment.
+    pub target_text_bytes: u64,
+}
+
+impl Default for CompactPolicy {
+    fn default() -> Self {
+        CompactPolicy {
+            small_text_bytes: 16 << 20,
+            min_small_segments: 2,
+            target_text_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The single writer of a store: holds the lock until dropped.
+#[derive(Debug)]
+pub struct StoreWriter {
+    dir: PathBuf,
+    _lock: File,
+    manifest: Manifest,
+    files: SegmentFiles,
+}
+
+impl StoreWriter {
+    /// Opens (creating if needed) the store at `dir` for writing. Fails with
+    /// [`StoreError::Locked`] if another writer holds it. Deletes leftovers of crashed writers.
+    pub fn open(dir: &Path, opts: SegmentOptions) -> Result<StoreWriter, StoreError> {
+        if !check_is_store_dir(dir)? {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let lock_path = dir.join(LOCK);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        let seg_dir = dir.join(SEGMENTS);
+        fs::create_dir_all(&seg_dir).map_err(io_err(&seg_dir))?;
+        let manifest = match read_manifest(dir)? {
+            Some(m) => m,
+            None => {
+                let m = Manifest::default();
+                storage::atomic_write(&dir.join(MANIFEST), &m.encode()?)
+                    .map_err(io_err(&dir.join(MANIFEST)))?;
+                m
+            }
+        };
+        let files = SegmentFiles {
+            dir: seg_dir,
+            next: Arc::new(AtomicU64::new(manifest.next_segment)),
+            opts,
+        };
+        let w = StoreWriter { dir: dir.to_path_buf(), _lock: lock, manifest, files };
+        w.collect_garbage()?;
+        Ok(w)
+    }
+
+    /// Deletes segment files the manifest does not reference, and temp files.
+    pub fn collect_garbage(&self) -> Result<usize, StoreError> {
+        let live: std::collections::HashSet<String> =
+            self.manifest.segments.iter().map(|s| s.file_name()).collect();
+        let mut removed = 0;
+        let rd = fs::read_dir(&self.files.dir).map_err(io_err(&self.files.dir))?;
+        for ent in rd {
+            let ent = ent.map_err(io_err(&self.files.dir))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if !live.contains(&name) {
+                fs::remove_file(ent.path()).map_err(io_err(&ent.path()))?;
+                removed += 1;
+            }
+        }
+        // Leftover manifest temp files.
+        if let Ok(rd) = fs::read_dir(&self.dir) {
+            for ent in rd.flatten() {
+                let name = ent.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    let _ = fs::remove_file(ent.path());
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The last committed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A handle for writing new segment files (clone it into workers).
+    pub fn segment_files(&self) -> SegmentFiles {
+        self.files.clone()
+    }
+
+    /// Atomically publishes `added` segments, drops `removed` ones, and sets the source states.
+    /// On error the previous commit stays in force.
+    pub fn commit(
+        &mut self,
+        added: Vec<SegmentRef>,
+        removed: &[u64],
+        sources: Vec<SourceState>,
+    ) -> Result<(), StoreError> {
+        let mut m = self.manifest.clone();
+        m.segments.retain(|s| !removed.contains(&s.id));
+        m.segments.extend(added);
+        m.sources = sources;
+        m.generation += 1;
+        m.next_segment = m.next_segment.max(self.files.next.load(Ordering::SeqCst));
+        storage::sync_dir(&self.files.dir).map_err(io_err(&self.files.dir))?;
+        let path = self.dir.join(MANIFEST);
+        storage::atomic_write(&path, &m.encode()?).map_err(io_err(&path))?;
+        self.manifest = m;
+        if !removed.is_empty() {
+            self.collect_garbage()?;
+        }
+        Ok(())
+    }
+
+    /// Merges small segments into larger ones so that query cost does not grow with the number
+    /// of imports. Returns how many segments were merged (0 when the policy found nothing).
+    pub fn compact(&mut self, policy: CompactPolicy) -> Result<usize, StoreError> {
+        let small: Vec<SegmentRef> = self
+            .manifest
+            .segments
+            .iter()
+            .filter(|s| s.text_bytes < policy.small_text_bytes)
+            .cloned()
+            .collect();
+        if small.len() < policy.min_small_segments.max(2) {
+            return Ok(0);
+        }
+        let mut segs = Vec::with_capacity(small.len());
+        for s in &small {
+            let path = self.files.dir.join(s.file_name());
+            let bytes = storage::map_file(&path).map_err(io_err(&path))?;
+            segs.push(Arc::new(Segment::open(bytes).map_err(|e| e.in_file(&path))?));
+        }
+        let mut added = Vec::new();
+        let mut builder = SegmentBuilder::new(self.files.opts);
+        let files = self.files.clone();
+        let mut err = None;
+        scan::scan_time_order(&segs, None, |rec| {
+            builder.push(rec.ts, rec.delta, rec.source, rec.line, rec.text);
+            if builder.text_bytes() as u64 >= policy.target_text_bytes {
+                let full = std::mem::replace(&mut builder, SegmentBuilder::new(files.opts));
+                match files.write(full) {
+                    Ok(r) => added.push(r),
+                    Err(e) => {
+                        err = Some(e);
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if !builder.is_empty() {
+            added.push(self.files.write(builder)?);
+        }
+        let removed: Vec<u64> = small.iter().map(|s| s.id).collect();
+        let sources = self.manifest.sources.clone();
+        self.commit(added, &removed, sources)?;
+        Ok(removed.len())
+    }
+}

@@ -1,0 +1,751 @@
+//! Building (in memory → bytes) and reading (bytes → records) of one segment.
+//!
+//! A segment is immutable once written. Rows are sorted by `(ts, source, line)`; row ids are
+//! dense `0..rows`. Rows are grouped into blocks of a few KiB of text; each block is two zstd
+//! frames (columns, text), so a reader decompresses only the blocks it needs, and the block
+//! index carries per-block time bounds for pruning.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::StoreError;
+use super::format::{
+    self, BLOCK_ENTRY_LEN, BlockEntry, COLUMN_BYTES_PER_ROW, FOOTER_LEN, HEADER_LEN, META_LEN,
+    Meta, SectionEntry, SectionId,
+};
+use super::tokenizer::{self, TOKENIZER_VERSION};
+use crate::model::{Nanos, Record, SourceId};
+
+/// Bytes of a segment: a read-only memory map or an owned buffer.
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Tuning knobs of the segment writer. They change performance and size, never contents.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentOptions {
+    /// A block is closed once its text reaches this many bytes.
+    pub block_text_bytes: usize,
+    /// A block is closed once it has this many rows.
+    pub block_rows: usize,
+    /// zstd compression level.
+    pub zstd_level: i32,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        SegmentOptions { block_text_bytes: 16 * 1024, block_rows: 512, zstd_level: 1 }
+    }
+}
+
+/// Largest block (rows / uncompressed text) a reader accepts, to bound allocations on corrupt input.
+const MAX_BLOCK_ROWS: u32 = 1 << 20;
+const MAX_BLOCK_TEXT: u32 = 1 << 30;
+
+#[derive(Debug, Clone, Copy)]
+struct RowMeta {
+    ts: Nanos,
+    delta: i64,
+    line: u64,
+    source: SourceId,
+    len: u32,
+    off: u64,
+}
+
+/// What a finished segment contains; recorded in the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentStats {
+    /// Number of rows.
+    pub rows: u32,
+    /// Smallest timestamp.
+    pub min_ts: Nanos,
+    /// Largest timestamp.
+    pub max_ts: Nanos,
+    /// Uncompressed text bytes.
+    pub text_bytes: u64,
+    /// Size of the segment file.
+    pub file_bytes: u64,
+}
+
+/// Accumulates records in memory, then writes them as one sorted, indexed segment.
+#[derive(Debug, Default)]
+pub struct SegmentBuilder {
+    rows: Vec<RowMeta>,
+    text: Vec<u8>,
+    opts: SegmentOptions,
+}
+
+/// Fast non-cryptographic hash for the token map (FxHash-style multiply-rotate).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// A writer that tracks its position and the CRC of the current section.
+struct SectionWriter<W: Write> {
+    inner: W,
+    pos: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> SectionWriter<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<()> {
+        self.inner.write_all(b)?;
+        self.crc.update(b);
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+    fn begin(&mut self) -> u64 {
+        self.crc = crc32fast::Hasher::new();
+        self.pos
+    }
+    fn end(&mut self, id: SectionId, start: u64) -> SectionEntry {
+        let crc = std::mem::take(&mut self.crc).finalize();
+        SectionEntry { id: id as u32, offset: start, len: self.pos - start, crc }
+    }
+}
+
+impl SegmentBuilder {
+    /// An empty builder.
+    pub fn new(opts: SegmentOptions) -> Self {
+        SegmentBuilder { rows: Vec::new(), text: Vec::new(), opts }
+    }
+
+    /// Adds one record. Records may come in any order; `finish` sorts them.
+    pub fn push(&mut self, ts: Nanos, delta: i64, source: SourceId, line: u64, text: &[u8]) {
+        let off = self.text.len() as u64;
+        self.text.extend_from_slice(text);
+        self.rows.push(RowMeta { ts, delta, line, source, len: text.len() as u32, off });
+    }
+
+    /// Number of records pushed so far.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Bytes of text pushed so far.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// True when nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Sorts, indexes, compresses and writes the segment to `out`. Row ids are assigned in
+    /// `(ts, source, line)` order, which keeps the source order of equal timestamps.
+    pub fn write_to<W: Write>(mut self, out: W) -> io::Result<SegmentStats> {
+        if self.rows.len() > u32::MAX as usize - 1 {
+            return Err(io::Error::other("too many rows for one segment"));
+        }
+        self.rows.sort_by_key(|a| (a.ts, a.source, a.line));
+        let rows = &self.rows;
+        let text = &self.text;
+        let row_text = |r: &RowMeta| &text[r.off as usize..r.off as usize + r.len as usize];
+
+        let mut w = SectionWriter { inner: out, pos: 0, crc: crc32fast::Hasher::new() };
+        w.write(&format::encode_header(0))?;
+        let mut sections = Vec::with_capacity(5);
+
+        // DATA: blocks of (columns frame, text frame).
+        let data_start = w.begin();
+        let mut blocks: Vec<BlockEntry> = Vec::new();
+        let mut comp = zstd::bulk::Compressor::new(self.opts.zstd_level)?;
+        comp.include_checksum(true)?;
+        let mut cols: Vec<u8> = Vec::new();
+        let mut btext: Vec<u8> = Vec::new();
+        let mut i = 0;
+        while i < rows.len() {
+            let first = i;
+            let mut tbytes = 0usize;
+            while i < rows.len()
+                && i - first < self.opts.block_rows
+                && (i == first || tbytes < self.opts.block_text_bytes)
+            {
+                tbytes += rows[i].len as usize;
+                i += 1;
+            }
+            let block = &rows[first..i];
+            cols.clear();
+            btext.clear();
+            let mut prev = block[0].ts;
+            for r in block {
+                cols.extend_from_slice(&((r.ts - prev) as u64).to_le_bytes());
+                prev = r.ts;
+            }
+            for r in block {
+                cols.extend_from_slice(&r.delta.to_le_bytes());
+            }
+            for r in block {
+                cols.extend_from_slice(&r.line.to_le_bytes());
+            }
+            for r in block {
+                cols.extend_from_slice(&r.source.to_le_bytes());
+            }
+            for r in block {
+                cols.extend_from_slice(&r.len.to_le_bytes());
+                btext.extend_from_slice(row_text(r));
+            }
+            if btext.len() > MAX_BLOCK_TEXT as usize {
+                return Err(io::Error::other("record too large for a block"));
+            }
+            let c = comp.compress(&cols)?;
+            let t = comp.compress(&btext)?;
+            let cols_offset = w.pos - data_start;
+            w.write(&c)?;
+            w.write(&t)?;
+            blocks.push(BlockEntry {
+                first_row: first as u32,
+                rows: block.len() as u32,
+                min_ts: block[0].ts,
+                max_ts: block[block.len() - 1].ts,
+                cols_offset,
+                cols_len: c.len() as u32,
+                text_len: t.len() as u32,
+                text_raw_len: btext.len() as u32,
+                reserved: 0,
+            });
+        }
+        sections.push(w.end(SectionId::Data, data_start));
+
+        // BLOCKS
+        let start = w.begin();
+        let mut buf = Vec::with_capacity(blocks.len() * BLOCK_ENTRY_LEN);
+        for b in &blocks {
+            b.encode_into(&mut buf);
+        }
+        w.write(&buf)?;
+        sections.push(w.end(SectionId::Blocks, start));
+
+        // Token index: token → sorted row ids.
+        let mut map: HashMap<&[u8], Vec<u32>, FxBuild> = HashMap::default();
+        for (row, r) in rows.iter().enumerate() {
+            let row = row as u32;
+            tokenizer::for_each_token(row_text(r), |tok| {
+                let list = map.entry(tok).or_default();
+                if list.last() != Some(&row) {
+                    list.push(row);
+                }
+            });
+        }
+        let mut toks: Vec<(&[u8], Vec<u32>)> = map.into_iter().collect();
+        toks.sort_unstable_by(|a, b| a.0.cmp(b.0));
+
+        // TOKENS: n u32, (n+1) u32 offsets, bytes.
+        let start = w.begin();
+        buf.clear();
+        buf.extend_from_slice(&(toks.len() as u32).to_le_bytes());
+        let mut off = 0u32;
+        buf.extend_from_slice(&off.to_le_bytes());
+        for (t, _) in &toks {
+            off += t.len() as u32;
+            buf.extend_from_slice(&off.to_le_bytes());
+        }
+        for (t, _) in &toks {
+            buf.extend_from_slice(t);
+        }
+        w.write(&buf)?;
+        sections.push(w.end(SectionId::Tokens, start));
+
+        // POSTINGS: (n+1) u64 offsets, then portable roaring blobs.
+        let start = w.begin();
+        let mut blobs = Vec::new();
+        let mut offs = Vec::with_capacity((toks.len() + 1) * 8);
+        offs.extend_from_slice(&0u64.to_le_bytes());
+        for (_, rows) in &toks {
+            let bm = RoaringBitmap::from_sorted_iter(rows.iter().copied())
+                .map_err(|e| io::Error::other(format!("postings not sorted: {e}")))?;
+            bm.serialize_into(&mut blobs)?;
+            offs.extend_from_slice(&(blobs.len() as u64).to_le_bytes());
+        }
+        w.write(&offs)?;
+        w.write(&blobs)?;
+        sections.push(w.end(SectionId::Postings, start));
+
+        // META
+        let mut sources: Vec<SourceId> = rows.iter().map(|r| r.source).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let meta = Meta {
+            rows: rows.len() as u32,
+            blocks: blocks.len() as u32,
+            min_ts: rows.first().map_or(0, |r| r.ts),
+            max_ts: rows.last().map_or(0, |r| r.ts),
+            text_bytes: text.len() as u64,
+            tokens: toks.len() as u32,
+            tokenizer_version: TOKENIZER_VERSION,
+            sources: sources.len() as u32,
+            reserved: 0,
+        };
+        let start = w.begin();
+        w.write(&meta.encode())?;
+        sections.push(w.end(SectionId::Meta, start));
+
+        // Section table + footer.
+        sections.sort_by_key(|s| s.id);
+        let table = format::encode_section_table(&sections);
+        let table_offset = w.pos;
+        w.write(&table)?;
+        w.write(&format::encode_footer(table_offset, table.len() as u32, format::crc32(&table)))?;
+        w.inner.flush()?;
+        Ok(SegmentStats {
+            rows: meta.rows,
+            min_ts: meta.min_ts,
+            max_ts: meta.max_ts,
+            text_bytes: meta.text_bytes,
+            file_bytes: w.pos,
+        })
+    }
+}
+
+/// A decoded block: columns and text of rows `first_row..first_row + len()`.
+#[derive(Debug, Default, Clone)]
+pub struct DecodedBlock {
+    /// Row id of the first row.
+    pub first_row: u32,
+    /// Timestamps.
+    pub ts: Vec<Nanos>,
+    /// Deltas to the previous record of the same source.
+    pub delta: Vec<i64>,
+    /// 1-based line numbers.
+    pub line: Vec<u64>,
+    /// Source ids.
+    pub source: Vec<SourceId>,
+    /// Text offsets: row `i` is `text[offs[i]..offs[i + 1]]`.
+    pub offs: Vec<u32>,
+    /// Concatenated texts.
+    pub text: Vec<u8>,
+    cols: Vec<u8>,
+}
+
+impl DecodedBlock {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+    /// True when the block has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+    /// Row `i` of the block (0-based within the block).
+    pub fn record(&self, i: usize) -> Record<'_> {
+        Record {
+            ts: self.ts[i],
+            delta: self.delta[i],
+            source: self.source[i],
+            line: self.line[i],
+            text: &self.text[self.offs[i] as usize..self.offs[i + 1] as usize],
+        }
+    }
+}
+
+/// A segment opened for reading. Opening checks the header, footer, section table and META
+/// (cheap); [`Segment::verify`] checks every checksum and invariant.
+#[derive(Clone)]
+pub struct Segment {
+    bytes: SharedBytes,
+    meta: Meta,
+    blocks: (usize, usize),
+    data: (usize, usize),
+    tokens: (usize, usize),
+    postings: (usize, usize),
+    table: Vec<SectionEntry>,
+    n_tokens: usize,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment").field("meta", &self.meta).finish_non_exhaustive()
+    }
+}
+
+fn corrupt(msg: impl Into<String>) -> StoreError {
+    StoreError::corrupt(msg.into())
+}
+
+impl Segment {
+    /// Opens a segment from its bytes.
+    pub fn open(bytes: SharedBytes) -> Result<Self, StoreError> {
+        let b: &[u8] = (*bytes).as_ref();
+        if b.len() < HEADER_LEN + FOOTER_LEN {
+            return Err(corrupt(format!("file too short ({} bytes)", b.len())));
+        }
+        format::decode_header(&b[..HEADER_LEN])?;
+        let (toff, tlen, tcrc) = format::decode_footer(&b[b.len() - FOOTER_LEN..])?;
+        let tend = (toff as usize).checked_add(tlen as usize);
+        if toff < HEADER_LEN as u64 || tend != Some(b.len() - FOOTER_LEN) {
+            return Err(corrupt("section table position out of range"));
+        }
+        let tbytes = &b[toff as usize..b.len() - FOOTER_LEN];
+        if format::crc32(tbytes) != tcrc {
+            return Err(corrupt("section table checksum mismatch"));
+        }
+        let table = format::decode_section_table(tbytes)?;
+        for e in &table {
+            if e.offset < HEADER_LEN as u64
+                || e.offset.checked_add(e.len).is_none_or(|end| end > toff)
+            {
+                return Err(corrupt(format!("section {} out of range", e.id)));
+            }
+        }
+        let find = |id: SectionId| -> Result<(usize, usize), StoreError> {
+            let e = table
+                .iter()
+                .find(|e| e.id == id as u32)
+                .ok_or_else(|| corrupt(format!("missing section {}", id.name())))?;
+            let end = e.offset.checked_add(e.len).filter(|end| *end <= toff);
+            if e.offset < HEADER_LEN as u64 || end.is_none() {
+                return Err(corrupt(format!("section {} out of range", id.name())));
+            }
+            Ok((e.offset as usize, e.len as usize))
+        };
+        let m = find(SectionId::Meta)?;
+        let meta = Meta::decode(&b[m.0..m.0 + m.1])?;
+        let blocks = find(SectionId::Blocks)?;
+        if blocks.1 != meta.blocks as usize * BLOCK_ENTRY_LEN {
+            return Err(corrupt("BLOCKS length does not match META"));
+        }
+        let data = find(SectionId::Data)?;
+        let tokens = find(SectionId::Tokens)?;
+        let postings = find(SectionId::Postings)?;
+        let tb = &b[tokens.0..tokens.0 + tokens.1];
+        let n_tokens = format::Cursor::new(tb, "TOKENS").u32()? as usize;
+        if n_tokens != meta.tokens as usize
+            || tb.len() < 4 + (n_tokens + 1) * 4
+            || postings.1 < (n_tokens + 1) * 8
+        {
+            return Err(corrupt("TOKENS/POSTINGS sizes do not match META"));
+        }
+        debug_assert_eq!(META_LEN, m.1);
+        Ok(Segment { bytes, meta, blocks, data, tokens, postings, table, n_tokens })
+    }
+
+    fn buf(&self) -> &[u8] {
+        (*self.bytes).as_ref()
+    }
+
+    fn section(&self, r: (usize, usize)) -> &[u8] {
+        &self.buf()[r.0..r.0 + r.1]
+    }
+
+    /// Segment statistics.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Total size of the segment in bytes.
+    pub fn file_len(&self) -> usize {
+        self.buf().len()
+    }
+
+    /// Number of blocks.
+    pub fn block_count(&self) -> usize {
+        self.meta.blocks as usize
+    }
+
+    /// The index entry of block `i`.
+    pub fn block_entry(&self, i: usize) -> Result<BlockEntry, StoreError> {
+        BlockEntry::decode_at(self.section(self.blocks), i)
+    }
+
+    /// Decompresses block `i` into `out` (its buffers are reused).
+    pub fn read_block(&self, i: usize, out: &mut DecodedBlock) -> Result<(), StoreError> {
+        let e = self.block_entry(i)?;
+        if e.rows == 0 || e.rows > MAX_BLOCK_ROWS || e.text_raw_len > MAX_BLOCK_TEXT {
+            return Err(corrupt(format!("block {i}: implausible size")));
+        }
+        let data = self.section(self.data);
+        let c0 = e.cols_offset as usize;
+        let c1 = c0.checked_add(e.cols_len as usize);
+        let t1 = c1.and_then(|c1| c1.checked_add(e.text_len as usize));
+        let (Some(c1), Some(t1)) = (c1, t1) else {
+            return Err(corrupt(format!("block {i}: offsets overflow")));
+        };
+        if t1 > data.len() {
+            return Err(corrupt(format!("block {i}: frames out of range")));
+        }
+        let n = e.rows as usize;
+        let mut dec =
+            zstd::bulk::Decompressor::new().map_err(|err| corrupt(format!("zstd init: {err}")))?;
+        out.cols.resize(n * COLUMN_BYTES_PER_ROW, 0);
+        let got = dec
+            .decompress_to_buffer(&data[c0..c1], &mut out.cols[..])
+            .map_err(|err| corrupt(format!("block {i}: columns: {err}")))?;
+        if got != n * COLUMN_BYTES_PER_ROW {
+            return Err(corrupt(format!("block {i}: column frame has {got} bytes")));
+        }
+        out.text.resize(e.text_raw_len as usize, 0);
+        let got = dec
+            .decompress_to_buffer(&data[c1..t1], &mut out.text[..])
+            .map_err(|err| corrupt(format!("block {i}: text: {err}")))?;
+        if got != e.text_raw_len as usize {
+            return Err(corrupt(format!("block {i}: text frame has {got} bytes")));
+        }
+        let cols = &out.cols;
+        let u64_at = |k: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&cols[k * 8..k * 8 + 8]);
+            u64::from_le_bytes(a)
+        };
+        let u32_at = |base: usize, k: usize| {
+            let p = base + k * 4;
+            u32::from_le_bytes([cols[p], cols[p + 1], cols[p + 2], cols[p + 3]])
+        };
+        out.first_row = e.first_row;
+        out.ts.clear();
+        out.delta.clear();
+        out.line.clear();
+        out.source.clear();
+        out.offs.clear();
+        let mut ts = e.min_ts;
+        for k in 0..n {
+            ts = ts.wrapping_add(u64_at(k) as i64);
+            out.ts.push(ts);
+        }
+        out.delta.extend((0..n).map(|k| u64_at(n + k) as i64));
+        out.line.extend((0..n).map(|k| u64_at(2 * n + k)));
+        let sbase = 3 * n * 8;
+        out.source.extend((0..n).map(|k| u32_at(sbase, k)));
+        let lbase = sbase + n * 4;
+        let mut off = 0u64;
+        out.offs.push(0);
+        for k in 0..n {
+            off += u64::from(u32_at(lbase, k));
+            out.offs.push(off.min(u64::from(u32::MAX)) as u32);
+        }
+        if off != u64::from(e.text_raw_len) {
+            return Err(corrupt(format!("block {i}: lengths do not add up to the text size")));
+        }
+        Ok(())
+    }
+
+    /// Number of distinct tokens.
+    pub fn token_count(&self) -> usize {
+        self.n_tokens
+    }
+
+    /// Token `i` of the sorted dictionary.
+    pub fn token(&self, i: usize) -> Result<&[u8], StoreError> {
+        let tb = self.section(self.tokens);
+        let n = self.n_tokens;
+        let base = 4 + (n + 1) * 4;
+        let rd = |k: usize| -> Result<usize, StoreError> {
+            let p = 4 + k * 4;
+            tb.get(p..p + 4)
+                .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+                .ok_or_else(|| corrupt("TOKENS: offset out of range"))
+        };
+        let (a, z) = (rd(i)?, rd(i + 1)?);
+        if i >= n || a > z || base + z > tb.len() {
+            return Err(corrupt(format!("TOKENS: token {i} out of range")));
+        }
+        Ok(&tb[base + a..base + z])
+    }
+
+    /// Index of `token` in the dictionary, by binary search.
+    pub fn find_token(&self, token: &[u8]) -> Result<Option<usize>, StoreError> {
+        let (mut lo, mut hi) = (0usize, self.n_tokens);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.token(mid)?.cmp(token) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(mid)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The rows containing token `i`.
+    pub fn postings(&self, i: usize) -> Result<RoaringBitmap, StoreError> {
+        let pb = self.section(self.postings);
+        let n = self.n_tokens;
+        let rd = |k: usize| -> Result<usize, StoreError> {
+            let p = k * 8;
+            let s = pb.get(p..p + 8).ok_or_else(|| corrupt("POSTINGS: offset out of range"))?;
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            usize::try_from(u64::from_le_bytes(a)).map_err(|_| corrupt("POSTINGS: offset"))
+        };
+        let base = (n + 1) * 8;
+        let (a, z) = (rd(i)?, rd(i + 1)?);
+        if i >= n || a > z || base.saturating_add(z) > pb.len() {
+            return Err(corrupt(format!("POSTINGS: list {i} out of range")));
+        }
+        RoaringBitmap::deserialize_from(&pb[base + a..base + z])
+            .map_err(|e| corrupt(format!("POSTINGS: list {i}: {e}")))
+    }
+
+    /// Rows that contain exactly `token` (empty when absent).
+    pub fn rows_with_token(&self, token: &[u8]) -> Result<RoaringBitmap, StoreError> {
+        match self.find_token(token)? {
+            Some(i) => self.postings(i),
+            None => Ok(RoaringBitmap::new()),
+        }
+    }
+
+    /// Checks every checksum and invariant: section CRCs, block order and time bounds, row
+    /// sort order, and that the token index equals a fresh tokenization of the text.
+    pub fn verify(&self) -> Result<VerifyStats, StoreError> {
+        let b = self.buf();
+        for e in &self.table {
+            let s = &b[e.offset as usize..(e.offset + e.len) as usize];
+            if format::crc32(s) != e.crc {
+                let name = SectionId::from_u32(e.id).map_or("unknown", |s| s.name());
+                return Err(corrupt(format!("section {name}: checksum mismatch")));
+            }
+        }
+        let mut blk = DecodedBlock::default();
+        let mut expect_row = 0u32;
+        let mut prev: Option<(Nanos, SourceId, u64)> = None;
+        let mut text_bytes = 0u64;
+        let mut index: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+        for i in 0..self.block_count() {
+            let e = self.block_entry(i)?;
+            if e.first_row != expect_row {
+                return Err(corrupt(format!(
+                    "block {i}: first row {} != {expect_row}",
+                    e.first_row
+                )));
+            }
+            self.read_block(i, &mut blk)?;
+            for k in 0..blk.len() {
+                let r = blk.record(k);
+                let key = (r.ts, r.source, r.line);
+                if prev.is_some_and(|p| p > key) {
+                    return Err(corrupt(format!(
+                        "block {i}: rows out of order at row {}",
+                        e.first_row as usize + k
+                    )));
+                }
+                prev = Some(key);
+                let row = e.first_row + k as u32;
+                tokenizer::for_each_token(r.text, |t| {
+                    let l = index.entry(t.to_vec()).or_default();
+                    if l.last() != Some(&row) {
+                        l.push(row);
+                    }
+                });
+                text_bytes += r.text.len() as u64;
+            }
+            if blk.ts.first() != Some(&e.min_ts) || blk.ts.last() != Some(&e.max_ts) {
+                return Err(corrupt(format!("block {i}: time bounds do not match rows")));
+            }
+            expect_row += e.rows;
+        }
+        let m = &self.meta;
+        if expect_row != m.rows || text_bytes != m.text_bytes {
+            return Err(corrupt("row or byte totals do not match META"));
+        }
+        if m.rows > 0 {
+            let first = self.block_entry(0)?.min_ts;
+            let last = self.block_entry(self.block_count() - 1)?.max_ts;
+            if first != m.min_ts || last != m.max_ts {
+                return Err(corrupt("META time range does not match blocks"));
+            }
+        }
+        if m.tokenizer_version != TOKENIZER_VERSION {
+            return Err(StoreError::Unsupported {
+                found: m.tokenizer_version,
+                oldest: TOKENIZER_VERSION,
+                newest: TOKENIZER_VERSION,
+            });
+        }
+        if index.len() != self.n_tokens {
+            return Err(corrupt(format!(
+                "index has {} tokens, text has {}",
+                self.n_tokens,
+                index.len()
+            )));
+        }
+        let mut last: Option<&[u8]> = None;
+        for i in 0..self.n_tokens {
+            let t = self.token(i)?;
+            if last.is_some_and(|l| l >= t) {
+                return Err(corrupt(format!("TOKENS: not sorted at {i}")));
+            }
+            last = Some(t);
+            let bm = self.postings(i)?;
+            let want =
+                index.get(t).ok_or_else(|| corrupt(format!("TOKENS: token {i} not in text")))?;
+            if bm.len() != want.len() as u64 || !bm.iter().eq(want.iter().copied()) {
+                return Err(corrupt(format!("POSTINGS: list {i} differs from the text")));
+            }
+        }
+        Ok(VerifyStats {
+            rows: m.rows,
+            blocks: m.blocks,
+            tokens: m.tokens,
+            text_bytes: m.text_bytes,
+            file_bytes: b.len() as u64,
+            min_ts: m.min_ts,
+            max_ts: m.max_ts,
+        })
+    }
+}
+
+/// What [`Segment::verify`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyStats {
+    /// Rows.
+    pub rows: u32,
+    /// Blocks.
+    pub blocks: u32,
+    /// Distinct tokens.
+    pub tokens: u32,
+    /// Uncompressed text bytes.
+    pub text_bytes: u64,
+    /// File size.
+    pub file_bytes: u64,
+    /// Smallest timestamp.
+    pub min_ts: Nanos,
+    /// Largest timestamp.
+    pub max_ts: Nanos,
+}
+
+/// Fuzz entry point: open, verify and iterate arbitrary bytes; must never panic.
+pub fn fuzz_check(data: &[u8]) {
+    let Ok(seg) = Segment::open(Arc::new(data.to_vec())) else { return };
+    let _ = seg.verify();
+    let mut blk = DecodedBlock::default();
+    for i in 0..seg.block_count().min(64) {
+        if seg.read_block(i, &mut blk).is_ok() {
+            for k in 0..blk.len() {
+                let _ = blk.record(k);
+            }
+        }
+    }
+    for i in 0..seg.token_count().min(64) {
+        let _ = seg.token(i);
+        let _ = seg.postings(i);
+    }
+}
