@@ -23,6 +23,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod fuzzing;
 pub mod ingest;
 pub mod model;
 pub mod output;

@@ -183,12 +183,11 @@ fn worker(
         batch.recs.clear();
         let _ = free.try_send(batch);
         if builder.text_bytes() >= quota || builder.rows() >= (1 << 24) {
-            let full = std::mem::replace(&mut builder, SegmentBuilder::new(files.options()));
-            out.push(files.write(full)?);
+            out.push(files.write(&mut builder)?);
         }
     }
     if !builder.is_empty() {
-        out.push(files.write(builder)?);
+        out.push(files.write(&mut builder)?);
     }
     Ok(out)
 }

@@ -359,8 +359,8 @@ fn import_tar<C: SourceContext>(
     Ok(())
 }
 
-fn import_zip<C: SourceContext>(
-    file: File,
+fn import_zip<R: Read + Seek, C: SourceContext>(
+    file: R,
     identity: &str,
     name: &str,
     mtime: Option<Nanos>,
@@ -537,4 +537,67 @@ fn run<C: SourceContext>(
     let opts = ctx.options().clone();
     let progress = ctx.counters();
     read_stream(r, id, name, start, sample, &opts, ctx.sink(), &mut |l, b| progress.add(l, b))
+}
+
+/// Fuzzing entry: reads `data` as a source of any kind into a discarding sink.
+pub(crate) fn fuzz_container(data: &[u8]) {
+    struct Discard;
+    impl BatchSink for Discard {
+        fn fresh(&mut self) -> super::reader::Batch {
+            super::reader::Batch::default()
+        }
+        fn send(&mut self, _b: super::reader::Batch) -> Result<(), ()> {
+            Ok(())
+        }
+    }
+    struct Ctx {
+        opts: ImportOptions,
+        sink: Discard,
+        counters: std::sync::Arc<super::pipeline::Counters>,
+        states: std::cell::RefCell<Vec<SourceState>>,
+    }
+    impl SourceContext for Ctx {
+        type Sink = Discard;
+        fn lookup(&self, _identity: &str) -> (u32, Option<SourceState>) {
+            (0, self.states.borrow().last().cloned())
+        }
+        fn finished(&self, state: Option<SourceState>, _stats: StreamStats) {
+            if let Some(s) = state {
+                self.states.borrow_mut().push(s);
+            }
+        }
+        fn problem(&self, _p: Problem) {}
+        fn sink(&mut self) -> &mut Discard {
+            &mut self.sink
+        }
+        fn started(&self, _name: &str) {}
+        fn counters(&self) -> std::sync::Arc<super::pipeline::Counters> {
+            self.counters.clone()
+        }
+        fn unchanged(&self) {}
+        fn options(&self) -> &ImportOptions {
+            &self.opts
+        }
+        fn import_time(&self) -> Nanos {
+            0
+        }
+    }
+    let mut ctx = Ctx {
+        opts: ImportOptions { max_line: 1 << 12, max_record: 1 << 14, ..ImportOptions::default() },
+        sink: Discard,
+        counters: Default::default(),
+        states: Default::default(),
+    };
+    let head = &data[..data.len().min(512)];
+    let _ = match sniff(head) {
+        Kind::Text | Kind::Evtx => {
+            import_text("fuzz", "fuzz", Content::Stream(&mut Cursor::new(data)), None, &mut ctx)
+        }
+        Kind::Gzip => {
+            let mut gz = flate2::read::MultiGzDecoder::new(Cursor::new(data));
+            import_member(&mut gz, "fuzz", "fuzz", None, &mut ctx)
+        }
+        Kind::Tar => import_tar(&mut Cursor::new(data), "fuzz", "fuzz", None, &mut ctx),
+        Kind::Zip => import_zip(Cursor::new(data), "fuzz", "fuzz", None, &mut ctx),
+    };
 }

@@ -194,6 +194,10 @@ pub fn decode_header(buf: &[u8]) -> Result<(u32, u32), StoreError> {
             newest: FORMAT_VERSION,
         });
     }
+    if flags != 0 {
+        // Version 1 defines no flags; a set bit is corruption or a newer writer's feature.
+        return Err(StoreError::corrupt(format!("header: unknown flags {flags:#x}")));
+    }
     Ok((version, flags))
 }
 

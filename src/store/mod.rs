@@ -20,6 +20,7 @@
 
 pub mod format;
 pub mod manifest;
+mod postings;
 pub mod scan;
 pub mod segment;
 pub mod storage;
@@ -229,7 +230,7 @@ pub struct SegmentFiles {
 
 impl SegmentFiles {
     /// Writes `builder` as a new published (but not yet committed) segment file.
-    pub fn write(&self, builder: SegmentBuilder) -> Result<SegmentRef, StoreError> {
+    pub fn write(&self, builder: &mut SegmentBuilder) -> Result<SegmentRef, StoreError> {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let name = manifest::segment_file_name(id);
         let tmp = self.dir.join(format!("{name}.tmp"));
@@ -426,8 +427,7 @@ impl StoreWriter {
         scan::scan_time_order(&segs, None, |rec| {
             builder.push(rec.ts, rec.delta, rec.source, rec.line, rec.text);
             if builder.text_bytes() as u64 >= policy.target_text_bytes {
-                let full = std::mem::replace(&mut builder, SegmentBuilder::new(files.opts));
-                match files.write(full) {
+                match files.write(&mut builder) {
                     Ok(r) => added.push(r),
                     Err(e) => {
                         err = Some(e);
@@ -441,7 +441,7 @@ impl StoreWriter {
             return Err(e);
         }
         if !builder.is_empty() {
-            added.push(self.files.write(builder)?);
+            added.push(self.files.write(&mut builder)?);
         }
         let removed: Vec<u64> = small.iter().map(|s| s.id).collect();
         let sources = self.manifest.sources.clone();
