@@ -42,7 +42,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function("timestamp_syslog", |b| {
         b.iter(|| {
-            let mut p = TimestampParser::new(TsOptions { utc: true, reference_ns: Some(1_790_000_000_000_000_000) });
+            let mut p = TimestampParser::new(TsOptions {
+                utc: true,
+                reference_ns: Some(1_790_000_000_000_000_000),
+            });
             for l in &lines {
                 black_box(p.parse(l.as_bytes()));
             }

@@ -89,6 +89,9 @@ pub struct ImportArgs {
     /// Multi-line: a fixed number of lines per record.
     #[arg(long = "mlLines", visible_alias = "ml-lines", default_value_t = 0)]
     pub ml_lines: usize,
+    /// Look at the first 100 lines of each file, suggest multi-line settings, import nothing.
+    #[arg(long = "mlInspect", visible_alias = "ml-inspect")]
+    pub ml_inspect: bool,
     /// Lines longer than this many bytes are skipped and reported.
     #[arg(long = "maxLine", visible_alias = "max-line", default_value_t = 4 << 20)]
     pub max_line: usize,

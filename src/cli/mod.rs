@@ -119,6 +119,9 @@ fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
     if sources.is_empty() {
         bail!("no source given: twsla import FILE|DIR|ARCHIVE|- ...");
     }
+    if a.ml_inspect {
+        return inspect(g, a, &sources);
+    }
     let grouping = if let Some(p) = &a.ml_start {
         Grouping::Start(regex_arg("--mlStart", p)?)
     } else if let Some(p) = &a.ml_sep {
@@ -193,6 +196,46 @@ fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn inspect(g: &Global, a: &ImportArgs, sources: &[String]) -> Result<ExitCode> {
+    let mut out = io::stdout().lock();
+    let mut failed = false;
+    for src in sources {
+        match ingest::inspect::inspect_path(std::path::Path::new(src), g.utc) {
+            Ok(ins) if a.ndjson => {
+                ndjson::write_value(
+                    &mut out,
+                    &serde_json::json!({"source": src, "inspection": ins}),
+                )?;
+            }
+            Ok(ins) => {
+                writeln!(out, "Inspecting {src}...")?;
+                if ins.lines == 0 {
+                    writeln!(out, "No lines found to inspect.")?;
+                    continue;
+                }
+                writeln!(out, "Found {} timestamps in {} lines.", ins.timestamps, ins.lines)?;
+                if let Some(re) = &ins.ml_start {
+                    writeln!(out, "Suggested setting (by timestamp start): --mlStart '{re}'")?;
+                }
+                if let Some(n) = ins.ml_lines {
+                    writeln!(out, "Suggested setting (by fixed lines): --mlLines {n}")?;
+                }
+                if let Some(re) = &ins.ml_sep {
+                    writeln!(out, "Suggested setting (by separator): --mlSep '{re}'")?;
+                }
+                if ins.timestamps == 0 {
+                    writeln!(out, "No timestamp found: import with --noTS, or check the format.")?;
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("twsla: warning: {src}: cannot inspect: {e}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {

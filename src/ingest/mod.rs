@@ -13,6 +13,7 @@
 //! binary, corrupt archive, over-long line) are reported as [`Problem`]s naming the input, and
 //! the rest of the import goes on. A re-import of the same source adds only what is new.
 
+pub mod inspect;
 pub mod pipeline;
 pub mod reader;
 pub mod source;

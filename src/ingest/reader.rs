@@ -137,6 +137,9 @@ impl<S: BatchSink> Assembler<'_, S> {
         if self.cur_ts.is_none() {
             self.cur_ts = ts;
         }
+        if ts.is_some() {
+            self.known_ts = ts;
+        }
         Ok(())
     }
 
@@ -163,6 +166,7 @@ impl<S: BatchSink> Assembler<'_, S> {
         }
         self.open = false;
         let len = self.batch.text.len() - self.cur_start;
+        // A record without a time of its own takes the last time seen before it.
         let Some(ts) = self.cur_ts.or(self.known_ts) else {
             // No time known yet: hold the record until the first timestamp of the source.
             let text = self.batch.text.split_off(self.cur_start);
@@ -173,7 +177,6 @@ impl<S: BatchSink> Assembler<'_, S> {
             }
             return Ok(());
         };
-        self.known_ts = Some(ts);
         let (start, line) = (self.cur_start, self.cur_line);
         for (hline, _, htext) in std::mem::take(&mut self.held) {
             let off = self.batch.text.len();
@@ -200,17 +203,17 @@ impl<S: BatchSink> Assembler<'_, S> {
                     self.finish_record()?;
                     self.start_record(line_no)?;
                 }
-                let ts = if self.open && self.cur_ts.is_some() { None } else { self.ts_of(line) };
+                let ts = self.ts_of(line);
                 self.append_line(line, line_no, ts)
             }
             Grouping::Separator(re) => {
-                let ts = if self.open && self.cur_ts.is_some() { None } else { self.ts_of(line) };
+                let ts = self.ts_of(line);
                 let sep = re.is_match(line);
                 self.append_line(line, line_no, ts)?;
                 if sep { self.finish_record() } else { Ok(()) }
             }
             Grouping::Lines(n) => {
-                let ts = if self.open && self.cur_ts.is_some() { None } else { self.ts_of(line) };
+                let ts = self.ts_of(line);
                 self.append_line(line, line_no, ts)?;
                 if self.cur_lines >= (*n).max(1) { self.finish_record() } else { Ok(()) }
             }

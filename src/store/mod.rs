@@ -226,6 +226,33 @@ pub struct SegmentFiles {
     dir: PathBuf,
     next: Arc<AtomicU64>,
     opts: SegmentOptions,
+    /// Test hook: bytes that may still be written before writes fail with "disk full".
+    fault: Option<Arc<AtomicU64>>,
+}
+
+/// A writer that fails with `StorageFull` once its byte budget is spent (fault injection).
+struct Budgeted<W> {
+    inner: W,
+    budget: Option<Arc<AtomicU64>>,
+}
+
+impl<W: io::Write> io::Write for Budgeted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(b) = &self.budget {
+            let left = b.load(Ordering::SeqCst);
+            if left < buf.len() as u64 {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "No space left on device (injected)",
+                ));
+            }
+            b.fetch_sub(buf.len() as u64, Ordering::SeqCst);
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl SegmentFiles {
@@ -238,9 +265,12 @@ impl SegmentFiles {
         let res = (|| {
             let f =
                 OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_err(&tmp))?;
-            let mut w = BufWriter::with_capacity(1 << 20, f);
+            let mut w = BufWriter::with_capacity(
+                1 << 20,
+                Budgeted { inner: f, budget: self.fault.clone() },
+            );
             let stats = builder.write_to(&mut w).map_err(io_err(&tmp))?;
-            let f = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
+            let f = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?.inner;
             f.sync_all().map_err(io_err(&tmp))?;
             drop(f);
             fs::rename(&tmp, &fin).map_err(io_err(&fin))?;
@@ -330,6 +360,7 @@ impl StoreWriter {
             dir: seg_dir,
             next: Arc::new(AtomicU64::new(manifest.next_segment)),
             opts,
+            fault: None,
         };
         let w = StoreWriter { dir: dir.to_path_buf(), _lock: lock, manifest, files };
         w.collect_garbage()?;
@@ -447,5 +478,148 @@ impl StoreWriter {
         let sources = self.manifest.sources.clone();
         self.commit(added, &removed, sources)?;
         Ok(removed.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The records of the committed compatibility fixture.
+    fn fixture_records() -> Vec<(i64, i64, u32, u64, Vec<u8>)> {
+        let mut v = Vec::new();
+        for i in 0..40u64 {
+            let ts = 1_700_000_000_000_000_000 + (i as i64 % 13) * 1_000_000_000;
+            let text = match i % 4 {
+                0 => format!(
+                    "Nov 14 22:13:{:02} host sshd[{}]: Failed password for root from 10.0.0.{}",
+                    i % 60,
+                    100 + i,
+                    i
+                ),
+                1 => format!(
+                    "{{\"level\":\"info\",\"msg\":\"request {i}\",\"ip\":\"192.168.1.{i}\"}}"
+                ),
+                2 => format!("java.lang.Exception: boom {i}\n\tat com.example.A.run(A.java:{i})"),
+                _ => format!("bytes \u{30ed}\u{30b0} {i} \u{fffd}"),
+            };
+            v.push((ts, 1_000, (i % 3) as u32, i + 1, text.into_bytes()));
+        }
+        v.push((1_700_000_100_000_000_000, 0, 0, 41, b"invalid utf-8 \xff\xfe kept".to_vec()));
+        v
+    }
+
+    fn source(id: u32) -> SourceState {
+        SourceState {
+            id,
+            path: format!("/fixture/source-{id}.log"),
+            consumed: 10,
+            lines: 20,
+            records: 14,
+            head_len: 10,
+            head_crc: 7,
+            last_ts: 1,
+        }
+    }
+
+    /// Writes the fixture store (only when the directory is missing).
+    fn write_fixture(dir: &Path) {
+        let opts = SegmentOptions { block_text_bytes: 256, block_rows: 8, zstd_level: 3 };
+        let mut w = StoreWriter::open(dir, opts).unwrap();
+        let files = w.segment_files();
+        let recs = fixture_records();
+        let mut added = Vec::new();
+        for chunk in recs.chunks(25) {
+            let mut b = SegmentBuilder::new(opts);
+            for (ts, d, s, l, t) in chunk {
+                b.push(*ts, *d, *s, *l, t);
+            }
+            added.push(files.write(&mut b).unwrap());
+        }
+        w.commit(added, &[], (0..3).map(source).collect()).unwrap();
+        drop(w);
+        let _ = fs::remove_file(dir.join(LOCK));
+    }
+
+    /// Stores written by every supported format version must open, verify, and read back.
+    #[test]
+    fn compat_fixture_v1_opens_and_reads_back() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format/v1/store");
+        if !dir.exists() {
+            write_fixture(&dir);
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.manifest().format_version, 1);
+        assert_eq!(store.segments().len(), 2);
+        for (name, res) in store.verify() {
+            res.unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let mut got = Vec::new();
+        scan::scan_time_order(store.segments(), None, |r| {
+            got.push((r.ts, r.delta, r.source, r.line, r.text.to_vec()));
+            Ok(true)
+        })
+        .unwrap();
+        let mut want = fixture_records();
+        want.sort_by_key(|r| (r.0, r.2, r.3));
+        assert_eq!(got, want);
+        assert_eq!(store.source_path(2), "/fixture/source-2.log");
+        // The index answers for a token of the text.
+        let hits: u64 =
+            store.segments().iter().map(|s| s.blocks_with_token(b"sshd").unwrap().len()).sum();
+        assert!(hits > 0);
+    }
+
+    #[test]
+    fn second_writer_is_refused_and_readers_are_not_blocked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s.db");
+        let w = StoreWriter::open(&dir, SegmentOptions::default()).unwrap();
+        assert!(matches!(
+            StoreWriter::open(&dir, SegmentOptions::default()),
+            Err(StoreError::Locked(_))
+        ));
+        Store::open(&dir).unwrap();
+        drop(w);
+        StoreWriter::open(&dir, SegmentOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_not_a_store() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("twsla.db");
+        fs::write(&f, b"bbolt").unwrap();
+        let e = Store::open(&f).unwrap_err();
+        assert!(e.to_string().contains("upstream Go twsla"), "{e}");
+        assert!(matches!(Store::open(&tmp.path().join("nope")), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn failed_segment_write_leaves_the_last_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s.db");
+        let mut w = StoreWriter::open(&dir, SegmentOptions::default()).unwrap();
+        let mut b = SegmentBuilder::new(SegmentOptions::default());
+        b.push(1, 0, 0, 1, b"first");
+        let seg = w.segment_files().write(&mut b).unwrap();
+        w.commit(vec![seg], &[], vec![source(0)]).unwrap();
+        let before = fs::read(dir.join(MANIFEST)).unwrap();
+        // Disk full while writing the next segment.
+        w.files.fault = Some(Arc::new(AtomicU64::new(100)));
+        let mut b = SegmentBuilder::new(SegmentOptions::default());
+        for i in 0..1000 {
+            b.push(i, 0, 0, i as u64 + 2, format!("line {i} with some text").as_bytes());
+        }
+        let err = w.segment_files().write(&mut b).unwrap_err();
+        assert!(err.is_disk_full(), "{err}");
+        assert!(err.to_string().contains(".tws.tmp"), "{err}");
+        assert_eq!(fs::read(dir.join(MANIFEST)).unwrap(), before);
+        let left: Vec<_> =
+            fs::read_dir(dir.join(SEGMENTS)).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 1, "temp file not removed: {left:?}");
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.manifest().rows(), 1);
     }
 }

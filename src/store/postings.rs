@@ -36,7 +36,6 @@ fn hash_with(t: &[u8], prefix: u64) -> u64 {
     h ^ (h >> 29)
 }
 
-
 #[derive(Debug)]
 struct Entry {
     hash: u64,
