@@ -112,6 +112,8 @@ mod tests {
             head_len: 4,
             head_crc: 5,
             last_ts: 6,
+            tail: 0,
+            partial: false,
         });
         put("manifest_decode", "valid", &m.encode().unwrap());
         put("manifest_decode", "bad", b"TWSLA-MANIFEST 1 2 00000000\n{}");

@@ -22,7 +22,8 @@ use super::source::{Job, SourceContext, expand_inputs, process_job};
 use super::{ImportError, ImportObserver, ImportOptions, ImportReport, Problem, Progress};
 use crate::model::Nanos;
 use crate::store::{
-    CompactPolicy, SegmentBuilder, SegmentFiles, SegmentRef, SourceState, StoreError, StoreWriter,
+    CompactPolicy, SegmentBuilder, SegmentFiles, SegmentRef, SourceState, Store, StoreError,
+    StoreWriter,
 };
 
 /// Shared progress counters.
@@ -79,6 +80,8 @@ impl BatchSink for ReaderSink<'_> {
 
 struct ReaderCtx<'a> {
     shared: &'a Mutex<Shared>,
+    snapshot: &'a Store,
+    lines_cache: &'a Mutex<HashMap<u32, Arc<roaring::RoaringTreemap>>>,
     counters: Arc<Counters>,
     sink: ReaderSink<'a>,
     opts: &'a ImportOptions,
@@ -113,6 +116,8 @@ impl<'a> SourceContext for ReaderCtx<'a> {
             head_len: 0,
             head_crc: 0,
             last_ts: 0,
+            tail: 0,
+            partial: false,
         });
         sh.by_path.insert(identity.to_string(), id);
         (id, None)
@@ -159,6 +164,36 @@ impl<'a> SourceContext for ReaderCtx<'a> {
 
     fn options(&self) -> &ImportOptions {
         self.opts
+    }
+
+    fn stored_lines(&self, id: u32) -> Arc<roaring::RoaringTreemap> {
+        let mut cache = self.lines_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cache.get(&id) {
+            return s.clone();
+        }
+        let set = match self.snapshot.source_lines(id) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                // Without the list we cannot avoid duplicates: report, and store nothing
+                // more of this source (every line counts as already stored).
+                self.problem(Problem {
+                    source: self
+                        .lock()
+                        .states
+                        .get(id as usize)
+                        .map(|s| s.path.clone())
+                        .unwrap_or_default(),
+                    line: None,
+                    kind: super::ProblemKind::Corrupt,
+                    message: format!("cannot read the store to complete this source: {e}"),
+                });
+                let mut all = roaring::RoaringTreemap::new();
+                all.insert_range(0..u64::MAX);
+                Arc::new(all)
+            }
+        };
+        cache.insert(id, set.clone());
+        set
     }
 
     fn import_time(&self) -> Nanos {
@@ -237,6 +272,8 @@ pub fn run_import(
     let quota = opts.segment_text_bytes.max(1);
     let router = Router { turn: AtomicUsize::new(1), quota, free: free_rx };
     let files = writer.segment_files();
+    let store_view = writer.snapshot()?;
+    let lines_cache = Mutex::new(HashMap::new());
 
     let (segments, panicked) = std::thread::scope(|scope| {
         let workers: Vec<_> = receivers
@@ -252,6 +289,8 @@ pub fn run_import(
                 let job_rx = job_rx.clone();
                 let mut ctx = ReaderCtx {
                     shared: &shared,
+                    snapshot: &store_view,
+                    lines_cache: &lines_cache,
                     counters: counters.clone(),
                     sink: ReaderSink {
                         senders: senders.clone(),
@@ -329,7 +368,22 @@ pub fn run_import(
             let _ = writer.collect_garbage();
             return Err(e.into());
         }
-        report.merged = writer.compact(compact)? as u64;
+        // The import is committed; a failed merge only leaves more, smaller segments.
+        match writer.compact(compact) {
+            Ok(n) => report.merged = n as u64,
+            Err(e) => {
+                let p = Problem {
+                    source: writer.dir().display().to_string(),
+                    line: None,
+                    kind: super::ProblemKind::Corrupt,
+                    message: format!(
+                        "merging small segments failed (the import itself is committed): {e}"
+                    ),
+                };
+                observer.problem(&p);
+                report.problems.push(p);
+            }
+        }
     }
     report.elapsed = t0.elapsed();
     Ok(report)

