@@ -2,6 +2,7 @@
 //! rows leave through a callback (the `Emit` side), which the CLI connects to NDJSON or text
 //! writers (and later the TUI).
 
+pub mod runner;
 pub mod search;
 
 /// Whether the consumer wants more rows.

@@ -1,21 +1,35 @@
-//! `search`: matching records in time order.
+//! `search`: matching records in time order (or reversed), streamed.
 
 use serde::Serialize;
 
+use super::runner::{self, ScanStats};
 use super::{AnalyzeError, Flow};
 use crate::model::{Nanos, SourceId};
 use crate::query::{Filter, TimeRange};
-use crate::store::{Store, scan};
+use crate::store::Store;
 
 /// What to search.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchConfig {
     /// Line filter.
     pub filter: Filter,
     /// Time range.
-    pub range: Option<TimeRange>,
+    pub range: TimeRange,
     /// Stop after this many hits.
     pub limit: Option<u64>,
+    /// Newest first.
+    pub reverse: bool,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            filter: Filter::default(),
+            range: TimeRange::ALL,
+            limit: None,
+            reverse: false,
+        }
+    }
 }
 
 /// One hit.
@@ -34,48 +48,26 @@ pub struct SearchRow<'a> {
     pub text: &'a [u8],
 }
 
-/// Totals of a search.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct SearchStats {
-    /// Records examined.
-    pub scanned: u64,
-    /// Records that matched.
-    pub hits: u64,
-}
-
 /// Runs the search, calling `emit` for each hit in `(time, source, line)` order.
 pub fn search(
     store: &Store,
     cfg: &SearchConfig,
     emit: &mut dyn FnMut(SearchRow<'_>) -> Result<Flow, AnalyzeError>,
-) -> Result<SearchStats, AnalyzeError> {
-    let mut st = SearchStats::default();
-    let mut failure: Option<AnalyzeError> = None;
-    let range = cfg.range.and_then(|r| r.bounds());
-    scan::scan_time_order(store.segments(), range, |rec| {
-        st.scanned += 1;
-        if !cfg.filter.matches(rec.text) {
-            return Ok(true);
-        }
-        st.hits += 1;
+) -> Result<ScanStats, AnalyzeError> {
+    let plan = runner::plan(store, &cfg.filter, cfg.range)?;
+    let mut n = 0u64;
+    runner::scan_ordered(store, &plan, &cfg.filter, cfg.range, cfg.reverse, |h| {
+        n += 1;
         let row = SearchRow {
-            ts: rec.ts,
-            source: rec.source,
-            source_path: store.source_path(rec.source),
-            line: rec.line,
-            text: rec.text,
+            ts: h.ts,
+            source: h.source,
+            source_path: store.source_path(h.source),
+            line: h.line,
+            text: &h.text,
         };
-        match emit(row) {
-            Ok(Flow::Continue) => Ok(cfg.limit.is_none_or(|l| st.hits < l)),
-            Ok(Flow::Stop) => Ok(false),
-            Err(e) => {
-                failure = Some(e);
-                Ok(false)
-            }
+        match emit(row)? {
+            Flow::Continue if cfg.limit.is_none_or(|l| n < l) => Ok(Flow::Continue),
+            _ => Ok(Flow::Stop),
         }
-    })?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(st),
-    }
+    })
 }

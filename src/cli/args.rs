@@ -114,6 +114,9 @@ pub struct SearchArgs {
     /// Stop after N records.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// Newest records first.
+    #[arg(long)]
+    pub reverse: bool,
 }
 
 /// `twsla verify`.

@@ -242,8 +242,9 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     let range = time_range(g)?;
     let cfg = search::SearchConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
-        range: Some(range),
+        range,
         limit: a.limit,
+        reverse: a.reverse,
     };
     let store = Store::open(&g.datastore)?;
     let stdout = io::stdout();

@@ -108,6 +108,10 @@ pub struct FilterError {
 pub struct Filter {
     include: Vec<Regex>,
     exclude: Vec<Regex>,
+    /// What every matching record requires of the token index.
+    req: Vec<super::plan::Req>,
+    /// The longest literal every matching record contains, if any.
+    literal: Option<Vec<u8>>,
 }
 
 /// Compiles a regex with Go RE2-like settings: byte-oriented, ASCII classes.
@@ -126,6 +130,8 @@ impl Filter {
     /// Compiles the flags.
     pub fn new(spec: &FilterSpec) -> Result<Filter, FilterError> {
         let mut f = Filter::default();
+        let mut reqs = Vec::new();
+        let mut lits: Vec<Vec<u8>> = Vec::new();
         let comp = |what: &str, given: &str, pat: &str| {
             compile_regex(pat).map_err(|reason| FilterError {
                 what: what.to_string(),
@@ -133,13 +139,19 @@ impl Filter {
                 reason,
             })
         };
+        let mut note = |pat: &str| {
+            reqs.push(super::plan::regex_req(pat));
+            lits.extend(super::plan::required_literal(pat));
+        };
         if let Some(r) = spec.regex.as_deref().filter(|r| !r.is_empty()) {
             f.include.push(comp("regex (-r)", r, r)?);
+            note(r);
         }
         if let Some(s) = spec.simple.as_deref()
             && let Some(p) = simple_filter_regex(s)
         {
             f.include.push(comp("filter (-f)", s, &p)?);
+            note(&p);
         }
         for a in &spec.args {
             if let Some(neg) = a.strip_prefix('^') {
@@ -148,17 +160,30 @@ impl Filter {
                 }
             } else if let Some(p) = simple_filter_regex(a) {
                 f.include.push(comp("filter", a, &p)?);
+                note(&p);
             }
         }
         if let Some(v) = spec.not.as_deref().filter(|v| !v.is_empty()) {
             f.exclude.push(comp("exclusion regex (-v)", v, v)?);
         }
+        f.req = reqs;
+        f.literal = lits.into_iter().max_by_key(Vec::len);
         Ok(f)
     }
 
     /// True when the filter accepts everything.
     pub fn is_empty(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// What every matching record requires of the token index (AND of the includes).
+    pub fn requirement(&self) -> super::plan::Req {
+        super::plan::Req::and(self.req.clone())
+    }
+
+    /// The longest literal every matching record contains (for a substring prefilter).
+    pub fn required_literal(&self) -> Option<&[u8]> {
+        self.literal.as_deref()
     }
 
     /// True when `text` passes.

@@ -2,6 +2,7 @@
 //! positional simple filters). Pure: no store access, no printing.
 
 pub mod filter;
+pub mod plan;
 pub mod time;
 
 pub use filter::{Filter, FilterError, FilterSpec};

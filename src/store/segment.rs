@@ -200,7 +200,7 @@ impl SegmentBuilder {
                 if !contiguous {
                     btext.extend_from_slice(t);
                 }
-                tokenizer::for_each_token(t, |tok| set.insert(tok));
+                tokenizer::for_each_index_term(t, |tok| set.insert(tok));
             }
             let raw: &[u8] = if contiguous {
                 let (a, z) = (
@@ -326,6 +326,21 @@ impl SegmentBuilder {
             file_bytes: w.pos,
         })
     }
+}
+
+/// A predicate on one token, evaluated against the dictionary of a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenMatch {
+    /// The token equals these bytes.
+    Exact(Vec<u8>),
+    /// The token starts with these bytes.
+    Prefix(Vec<u8>),
+    /// The token ends with these bytes.
+    Suffix(Vec<u8>),
+    /// The token contains these bytes.
+    Contains(Vec<u8>),
+    /// The block holds a token longer than the indexed maximum.
+    LongMarker,
 }
 
 /// Tag of a posting list stored as delta varints.
@@ -715,6 +730,76 @@ impl Segment {
         }
     }
 
+    /// Blocks whose rows may hold a token matching `m` (exactly the blocks holding a matching
+    /// indexed token, plus, for partial matches, the blocks holding an over-long token).
+    pub fn blocks_matching(&self, m: &TokenMatch) -> Result<RoaringBitmap, StoreError> {
+        let long = || self.blocks_with_token(tokenizer::LONG_TOKEN_MARKER);
+        match m {
+            TokenMatch::Exact(w) => self.blocks_with_token(w),
+            TokenMatch::LongMarker => long(),
+            TokenMatch::Prefix(w) => {
+                let mut acc = long()?;
+                // Tokens starting with w form one range of the sorted dictionary.
+                let (mut lo, mut hi) = (0usize, self.n_tokens);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.token(mid)? < w.as_slice() {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let mut i = lo;
+                while i < self.n_tokens && self.token(i)?.starts_with(w) {
+                    acc |= self.postings(i)?;
+                    i += 1;
+                }
+                Ok(acc)
+            }
+            TokenMatch::Suffix(w) | TokenMatch::Contains(w) => {
+                let mut acc = long()?;
+                if w.is_empty() {
+                    return Ok(acc);
+                }
+                let suffix = matches!(m, TokenMatch::Suffix(_));
+                let tb = self.section(self.tokens);
+                let n = self.n_tokens;
+                let base = 4 + (n + 1) * 4;
+                let off = |k: usize| -> usize {
+                    let p = 4 + k * 4;
+                    tb.get(p..p + 4).map_or(usize::MAX, |s| {
+                        u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize
+                    })
+                };
+                let bytes = tb.get(base..).unwrap_or(&[]);
+                let mut last: Option<usize> = None;
+                for pos in memchr::memmem::find_iter(bytes, w) {
+                    // The token holding `pos`: the last k with off(k) <= pos.
+                    let (mut lo, mut hi) = (0usize, n);
+                    while lo < hi {
+                        let mid = lo + (hi - lo) / 2;
+                        if off(mid + 1) <= pos {
+                            lo = mid + 1;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    let k = lo;
+                    if k >= n || last == Some(k) {
+                        continue;
+                    }
+                    let end = off(k + 1);
+                    let fits = if suffix { pos + w.len() == end } else { pos + w.len() <= end };
+                    if fits {
+                        last = Some(k);
+                        acc |= self.postings(k)?;
+                    }
+                }
+                Ok(acc)
+            }
+        }
+    }
+
     /// Blocks that contain a row with exactly `token` (empty when absent).
     pub fn blocks_with_token(&self, token: &[u8]) -> Result<RoaringBitmap, StoreError> {
         match self.find_token(token)? {
@@ -759,7 +844,7 @@ impl Segment {
                 }
                 prev = Some(key);
                 let block = i as u32;
-                tokenizer::for_each_token(r.text, |t| {
+                tokenizer::for_each_index_term(r.text, |t| {
                     let l = index.entry(t.to_vec()).or_default();
                     if l.last() != Some(&block) {
                         l.push(block);

@@ -4,8 +4,9 @@
 //! * A token is a maximal run of *word bytes*: ASCII letters, ASCII digits, `_`, and every byte
 //!   `>= 0x80` (so UTF-8 words stay whole and invalid bytes never split oddly).
 //! * Case is preserved (twsla filters are case-sensitive).
-//! * Tokens longer than [`MAX_TOKEN_LEN`] bytes are not indexed; a query that needs one must
-//!   fall back to scanning.
+//! * Tokens longer than [`MAX_TOKEN_LEN`] bytes are not indexed themselves; a block holding
+//!   one is recorded under [`LONG_TOKEN_MARKER`] (the empty token), so that partial-token
+//!   queries (prefix, suffix, substring) still find it.
 //!
 //! Any change to these rules changes which rows an index returns, so it must bump
 //! [`TOKENIZER_VERSION`] and the segment format version.
@@ -50,6 +51,34 @@ pub fn for_each_token<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
         }
         let len = i - start;
         if len > 0 && len <= MAX_TOKEN_LEN {
+            f(&text[start..i]);
+        }
+    }
+}
+
+/// The index term recorded for a block that contains a token longer than [`MAX_TOKEN_LEN`]:
+/// the empty token, which the tokenizer never produces. Queries that match parts of tokens
+/// (prefix, suffix, substring) must also consider these blocks.
+pub const LONG_TOKEN_MARKER: &[u8] = b"";
+
+/// Calls `f` with every index term of `text`: each token of at most [`MAX_TOKEN_LEN`] bytes,
+/// and [`LONG_TOKEN_MARKER`] for each longer one.
+#[inline]
+pub fn for_each_index_term<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
+    let mut i = 0;
+    let n = text.len();
+    while i < n {
+        while i < n && !WORD[text[i] as usize] {
+            i += 1;
+        }
+        let start = i;
+        while i < n && WORD[text[i] as usize] {
+            i += 1;
+        }
+        let len = i - start;
+        if len > MAX_TOKEN_LEN {
+            f(LONG_TOKEN_MARKER);
+        } else if len > 0 {
             f(&text[start..i]);
         }
     }

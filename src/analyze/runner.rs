@@ -1,0 +1,286 @@
+//! The runner: plans which blocks to read, decodes and filters them in parallel, and hands
+//! records to an operator in time order (or in any order, for order-free aggregations).
+//!
+//! Planning prunes whole segments and blocks by time (block bounds from the index) and by the
+//! token index ([`crate::query::plan`]). Blocks are then processed in batches on the rayon
+//! pool; each block is decompressed once, rows are found with a substring prefilter when the
+//! filter has a required literal, and every candidate row is verified with the real filter.
+//!
+//! Ordered output: blocks are taken in order of their first (last, when reversed) timestamp;
+//! after a batch, every pending row before the next unprocessed block's bound is final and is
+//! emitted; the rest waits. So memory stays bounded by a batch plus the overlap of segments.
+
+use rayon::prelude::*;
+
+use super::{AnalyzeError, Flow};
+use crate::model::{Nanos, SourceId};
+use crate::query::{Filter, TimeRange, plan};
+use crate::store::{DecodedBlock, Store, StoreError};
+
+/// One block to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRef {
+    /// Index into `store.segments()`.
+    pub seg: u32,
+    /// Block number inside the segment.
+    pub block: u32,
+    /// First timestamp of the block.
+    pub min_ts: Nanos,
+    /// Last timestamp of the block.
+    pub max_ts: Nanos,
+    /// Rows in the block.
+    pub rows: u32,
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Candidate blocks, sorted by `(min_ts, seg, block)`.
+    pub blocks: Vec<BlockRef>,
+    /// Blocks in the store.
+    pub total_blocks: u64,
+    /// Rows in the candidate blocks.
+    pub candidate_rows: u64,
+}
+
+/// Plans a scan: the blocks that may hold records inside `range` that pass `filter`.
+pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, StoreError> {
+    let req = filter.requirement();
+    let per_seg: Result<Vec<(Vec<BlockRef>, u64)>, StoreError> = store
+        .segments()
+        .par_iter()
+        .enumerate()
+        .map(|(si, seg)| {
+            let m = seg.meta();
+            let total = u64::from(m.blocks);
+            if m.rows == 0 || m.max_ts < range.start || m.min_ts > range.end {
+                return Ok((Vec::new(), total));
+            }
+            let cand = plan::candidate_blocks(seg, &req)?;
+            let mut out = Vec::new();
+            let mut push = |b: u32| -> Result<(), StoreError> {
+                let e = seg.block_entry(b as usize)?;
+                if e.max_ts >= range.start && e.min_ts <= range.end {
+                    out.push(BlockRef {
+                        seg: si as u32,
+                        block: b,
+                        min_ts: e.min_ts,
+                        max_ts: e.max_ts,
+                        rows: e.rows,
+                    });
+                }
+                Ok(())
+            };
+            match cand {
+                Some(bm) => bm.iter().try_for_each(&mut push)?,
+                None => (0..m.blocks).try_for_each(&mut push)?,
+            }
+            Ok((out, total))
+        })
+        .collect();
+    let mut p = Plan::default();
+    for (v, total) in per_seg? {
+        p.total_blocks += total;
+        p.blocks.extend(v);
+    }
+    p.blocks.sort_unstable_by_key(|b| (b.min_ts, b.seg, b.block));
+    p.candidate_rows = p.blocks.iter().map(|b| u64::from(b.rows)).sum();
+    Ok(p)
+}
+
+/// A record that passed the filter, with its own copy of the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Timestamp.
+    pub ts: Nanos,
+    /// Delta to the previous record of the same source.
+    pub delta: i64,
+    /// Source id.
+    pub source: SourceId,
+    /// Line number of the first line.
+    pub line: u64,
+    /// Raw text.
+    pub text: Vec<u8>,
+}
+
+impl Hit {
+    fn key(&self) -> (Nanos, SourceId, u64) {
+        (self.ts, self.source, self.line)
+    }
+}
+
+/// Counters of a scan.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ScanStats {
+    /// Blocks in the store.
+    pub blocks_total: u64,
+    /// Blocks decoded.
+    pub blocks_read: u64,
+    /// Rows examined (in decoded blocks).
+    pub rows_read: u64,
+    /// Records that passed the filter and range.
+    pub hits: u64,
+}
+
+/// Calls `f(row)` for every row of `blk` inside `range` that passes `filter`.
+pub fn filter_block(
+    blk: &DecodedBlock,
+    filter: &Filter,
+    finder: Option<&memchr::memmem::Finder<'_>>,
+    range: TimeRange,
+    mut f: impl FnMut(usize),
+) {
+    let check = |i: usize| range.contains(blk.ts[i]) && filter.matches(blk.record(i).text);
+    match finder {
+        Some(fd) => {
+            // Every occurrence (overlapping ones too) marks its row as a candidate.
+            let text = &blk.text;
+            let mut pos = 0usize;
+            let mut last_row = usize::MAX;
+            while pos < text.len() {
+                let Some(at) = fd.find(&text[pos..]) else { break };
+                let s = pos + at;
+                // Row holding byte s: the last i with offs[i] <= s.
+                let row = blk.offs.partition_point(|&o| o as usize <= s).saturating_sub(1);
+                if row < blk.len() && row != last_row {
+                    let end = blk.offs[row + 1] as usize;
+                    if s + fd.needle().len() <= end {
+                        last_row = row;
+                        if check(row) {
+                            f(row);
+                        }
+                        // Later occurrences in this row add nothing.
+                        pos = end.max(s + 1);
+                        continue;
+                    }
+                }
+                pos = s + 1;
+            }
+        }
+        None => {
+            for i in 0..blk.len() {
+                if check(i) {
+                    f(i);
+                }
+            }
+        }
+    }
+}
+
+fn read_batch(
+    store: &Store,
+    batch: &[BlockRef],
+    filter: &Filter,
+    range: TimeRange,
+) -> Result<Vec<Vec<Hit>>, StoreError> {
+    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    batch
+        .par_iter()
+        .map_init(DecodedBlock::default, |blk, b| {
+            let seg = &store.segments()[b.seg as usize];
+            seg.read_block(b.block as usize, blk)?;
+            let mut hits = Vec::new();
+            filter_block(blk, filter, finder.as_ref(), range, |i| {
+                let r = blk.record(i);
+                hits.push(Hit {
+                    ts: r.ts,
+                    delta: r.delta,
+                    source: r.source,
+                    line: r.line,
+                    text: r.text.to_vec(),
+                });
+            });
+            Ok(hits)
+        })
+        .collect()
+}
+
+/// Blocks per parallel batch.
+fn batch_len() -> usize {
+    (rayon::current_num_threads() * 8).clamp(8, 256)
+}
+
+/// Streams the hits of `plan` in `(ts, source, line)` order (descending with `reverse`).
+pub fn scan_ordered(
+    store: &Store,
+    plan: &Plan,
+    filter: &Filter,
+    range: TimeRange,
+    reverse: bool,
+    mut emit: impl FnMut(&Hit) -> Result<Flow, AnalyzeError>,
+) -> Result<ScanStats, AnalyzeError> {
+    let mut st = ScanStats { blocks_total: plan.total_blocks, ..ScanStats::default() };
+    let mut order: Vec<BlockRef> = plan.blocks.clone();
+    if reverse {
+        order.sort_unstable_by_key(|b| std::cmp::Reverse((b.max_ts, b.seg, b.block)));
+    }
+    let mut pending: Vec<Hit> = Vec::new();
+    let bl = batch_len();
+    let mut i = 0;
+    while i < order.len() {
+        let j = (i + bl).min(order.len());
+        let results = read_batch(store, &order[i..j], filter, range)?;
+        st.blocks_read += (j - i) as u64;
+        st.rows_read += order[i..j].iter().map(|b| u64::from(b.rows)).sum::<u64>();
+        for r in results {
+            pending.extend(r);
+        }
+        // Rows strictly before the next block's bound can no longer be preceded by another.
+        let bound = order.get(j).map(|b| if reverse { b.max_ts } else { b.min_ts });
+        if reverse {
+            pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
+        } else {
+            pending.sort_by_key(Hit::key);
+        }
+        let ready = match bound {
+            None => pending.len(),
+            Some(b) if reverse => pending.partition_point(|h| h.ts > b),
+            Some(b) => pending.partition_point(|h| h.ts < b),
+        };
+        for h in pending.drain(..ready) {
+            st.hits += 1;
+            if emit(&h)? == Flow::Stop {
+                return Ok(st);
+            }
+        }
+        i = j;
+    }
+    Ok(st)
+}
+
+/// Folds every hit of `plan` in any order: `fold` per block into a per-thread state, then
+/// `merge` the states. For aggregations that do not depend on order.
+pub fn scan_fold<S: Send>(
+    store: &Store,
+    plan: &Plan,
+    filter: &Filter,
+    range: TimeRange,
+    init: impl Fn() -> S + Sync + Send,
+    fold: impl Fn(&mut S, &crate::model::Record<'_>) + Sync + Send,
+    merge: impl Fn(S, S) -> S + Sync + Send,
+) -> Result<(S, ScanStats), StoreError> {
+    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    let (state, hits) = plan
+        .blocks
+        .par_iter()
+        .try_fold(
+            || (init(), 0u64, DecodedBlock::default()),
+            |(mut s, mut n, mut blk), b| {
+                store.segments()[b.seg as usize].read_block(b.block as usize, &mut blk)?;
+                filter_block(&blk, filter, finder.as_ref(), range, |i| {
+                    n += 1;
+                    fold(&mut s, &blk.record(i));
+                });
+                Ok::<_, StoreError>((s, n, blk))
+            },
+        )
+        .map(|r| r.map(|(s, n, _)| (s, n)))
+        .try_reduce(|| (init(), 0), |a, b| Ok((merge(a.0, b.0), a.1 + b.1)))?;
+    let st = ScanStats {
+        blocks_total: plan.total_blocks,
+        blocks_read: plan.blocks.len() as u64,
+        rows_read: plan.candidate_rows,
+        hits,
+    };
+    Ok((state, st))
+}
