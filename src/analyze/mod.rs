@@ -2,6 +2,9 @@
 //! rows leave through a callback (the `Emit` side), which the CLI connects to NDJSON or text
 //! writers (and later the TUI).
 
+pub mod count;
+pub mod extract;
+pub mod keys;
 pub mod runner;
 pub mod search;
 

@@ -167,6 +167,19 @@ pub fn filter_block(
     }
 }
 
+thread_local! {
+    /// One decode buffer (with its zstd context) per worker thread, reused across blocks.
+    static BLOCK: std::cell::RefCell<DecodedBlock> = std::cell::RefCell::new(DecodedBlock::default());
+}
+
+pub(crate) fn with_block<T>(f: impl FnOnce(&mut DecodedBlock) -> T) -> T {
+    BLOCK.with(|b| match b.try_borrow_mut() {
+        Ok(mut blk) => f(&mut blk),
+        // Re-entrant use on the same thread (nested rayon work): use a fresh buffer.
+        Err(_) => f(&mut DecodedBlock::default()),
+    })
+}
+
 fn read_batch(
     store: &Store,
     batch: &[BlockRef],
@@ -176,21 +189,23 @@ fn read_batch(
     let finder = filter.required_literal().map(memchr::memmem::Finder::new);
     batch
         .par_iter()
-        .map_init(DecodedBlock::default, |blk, b| {
-            let seg = &store.segments()[b.seg as usize];
-            seg.read_block(b.block as usize, blk)?;
-            let mut hits = Vec::new();
-            filter_block(blk, filter, finder.as_ref(), range, |i| {
-                let r = blk.record(i);
-                hits.push(Hit {
-                    ts: r.ts,
-                    delta: r.delta,
-                    source: r.source,
-                    line: r.line,
-                    text: r.text.to_vec(),
+        .map(|b| {
+            with_block(|blk| {
+                let seg = &store.segments()[b.seg as usize];
+                seg.read_block(b.block as usize, blk)?;
+                let mut hits = Vec::new();
+                filter_block(blk, filter, finder.as_ref(), range, |i| {
+                    let r = blk.record(i);
+                    hits.push(Hit {
+                        ts: r.ts,
+                        delta: r.delta,
+                        source: r.source,
+                        line: r.line,
+                        text: r.text.to_vec(),
+                    });
                 });
-            });
-            Ok(hits)
+                Ok(hits)
+            })
         })
         .collect()
 }
@@ -264,17 +279,19 @@ pub fn scan_fold<S: Send>(
         .blocks
         .par_iter()
         .try_fold(
-            || (init(), 0u64, DecodedBlock::default()),
-            |(mut s, mut n, mut blk), b| {
-                store.segments()[b.seg as usize].read_block(b.block as usize, &mut blk)?;
-                filter_block(&blk, filter, finder.as_ref(), range, |i| {
-                    n += 1;
-                    fold(&mut s, &blk.record(i));
-                });
-                Ok::<_, StoreError>((s, n, blk))
+            || (init(), 0u64),
+            |(mut s, mut n), b| {
+                with_block(|blk| {
+                    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+                    filter_block(blk, filter, finder.as_ref(), range, |i| {
+                        n += 1;
+                        fold(&mut s, &blk.record(i));
+                    });
+                    Ok::<_, StoreError>(())
+                })?;
+                Ok::<_, StoreError>((s, n))
             },
         )
-        .map(|r| r.map(|(s, n, _)| (s, n)))
         .try_reduce(|| (init(), 0), |a, b| Ok((merge(a.0, b.0), a.1 + b.1)))?;
     let st = ScanStats {
         blocks_total: plan.total_blocks,

@@ -60,6 +60,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Show the records that match the filters, in time order.
     Search(SearchArgs),
+    /// Count records per time bucket, or per extracted key (-e).
+    Count(CountArgs),
+    /// Extract a value per record (-e), with its change and rate, or statistics.
+    Extract(ExtractArgs),
     /// Check every checksum and invariant of the store; print per-segment statistics.
     Verify(VerifyArgs),
     /// Print the version.
@@ -117,6 +121,55 @@ pub struct SearchArgs {
     /// Newest records first.
     #[arg(long)]
     pub reverse: bool,
+}
+
+/// `twsla count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// Count per key: ip, ipv6, mac, email, number, uuid, creditcard, mynumber, phone_jp,
+    /// phone_us, phone_intl, zip_jp; a regex with a group (or %{word}, %{ip}, ... placeholders);
+    /// json (with -n PATH); normalize; word; field; csv; tsv. Without it: per time bucket.
+    #[arg(short = 'e', long = "extract")]
+    pub extract: Option<String>,
+    /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
+    #[arg(short = 'p', long = "pos", default_value_t = 1)]
+    pub pos: usize,
+    /// JSONPath for -e json ($.a.b, or a bare top-level name).
+    #[arg(short = 'n', long = "name", default_value = "")]
+    pub name: String,
+    /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
+    #[arg(short = 'i', long = "interval", default_value_t = 0)]
+    pub interval: u64,
+    /// Only records at least N seconds earlier than the previous record of their source.
+    #[arg(long = "delay", default_value_t = 0)]
+    pub delay: u64,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// What to extract (same modes as count -e).
+    #[arg(short = 'e', long = "extract")]
+    pub extract: String,
+    /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
+    #[arg(short = 'p', long = "pos", default_value_t = 1)]
+    pub pos: usize,
+    /// JSONPath for -e json.
+    #[arg(short = 'n', long = "name", default_value = "")]
+    pub name: String,
+    /// Print min, max, mean, median, mode and variance instead of the rows.
+    #[arg(long)]
+    pub stats: bool,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
 }
 
 /// `twsla verify`.

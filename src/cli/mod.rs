@@ -20,7 +20,7 @@ use crate::ingest::{self, Grouping, ImportObserver, ImportOptions, Problem, Prog
 use crate::output::{human, ndjson};
 use crate::query::{Filter, FilterSpec, TimeRange, filter, time};
 use crate::store::{CompactPolicy, SegmentOptions, Store, StoreWriter};
-use args::{Cli, Command, Global, ImportArgs, SearchArgs, VerifyArgs};
+use args::{Cli, Command, CountArgs, ExtractArgs, Global, ImportArgs, SearchArgs, VerifyArgs};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -57,6 +57,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Import(a) => import(&cli.global, a),
         Command::Search(a) => search_cmd(&cli.global, a),
+        Command::Count(a) => count_cmd(&cli.global, a),
+        Command::Extract(a) => extract_cmd(&cli.global, a),
         Command::Verify(a) => verify(&cli.global, a),
         Command::Version => {
             println!("twsla {}", env!("CARGO_PKG_VERSION"));
@@ -264,6 +266,164 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     };
     out.flush()?;
     Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn secs(ns: i64) -> f64 {
+    ns as f64 / 1e9
+}
+
+fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
+    use crate::analyze::count::{self, CountBy, CountConfig, CountRows};
+    let by = match a.extract.as_deref() {
+        None | Some("") => {
+            CountBy::Time((a.interval > 0).then(|| a.interval as i64 * 1_000_000_000))
+        }
+        Some(mode) => CountBy::Key(crate::analyze::keys::Extractor::new(mode, a.pos, &a.name)?),
+    };
+    let cfg = CountConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: time_range(g)?,
+        by,
+        delay: (a.delay > 0).then(|| a.delay as i64 * 1_000_000_000),
+        utc: g.utc,
+    };
+    let store = Store::open(&g.datastore)?;
+    let (rows, st) = count::count(&store, &cfg)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let tty = io::stdout().is_terminal() && !a.ndjson;
+    match &rows {
+        CountRows::Time(rows) => {
+            if tty {
+                writeln!(out, "{:<25} {:>12} {:>12}", "Time", "Count", "Delta")?;
+            }
+            for r in rows {
+                let t = crate::model::format_rfc3339(r.time, g.utc);
+                if a.ndjson {
+                    ndjson::write_value(
+                        &mut out,
+                        &serde_json::json!({"time": t, "count": r.count, "delta": secs(r.delta)}),
+                    )?;
+                } else if tty {
+                    let d =
+                        human::go_duration(std::time::Duration::from_nanos(r.delta.max(0) as u64));
+                    writeln!(
+                        out,
+                        "{:<25} {:>12} {:>12}",
+                        &t[..19.min(t.len())],
+                        human::comma(r.count),
+                        d
+                    )?;
+                } else {
+                    writeln!(out, "{t}\t{}\t{}", r.count, secs(r.delta))?;
+                }
+            }
+            if tty {
+                let n = rows.len();
+                let mean = if n > 1 {
+                    rows.iter().map(|r| r.delta).sum::<i64>() / (n as i64 - 1)
+                } else {
+                    0
+                };
+                writeln!(
+                    out,
+                    "Results {}/{}/{} interval={} mean delta={}",
+                    human::comma(st.keys),
+                    human::comma(st.hits),
+                    human::comma(st.scan.rows_read),
+                    human::go_duration(std::time::Duration::from_nanos(st.interval as u64)),
+                    human::go_duration(std::time::Duration::from_secs(
+                        (mean / 1_000_000_000).max(0) as u64
+                    ))
+                )?;
+            }
+        }
+        CountRows::Key(rows) => {
+            if tty {
+                writeln!(out, "{:<40} {:>12}", "Key", "Count")?;
+            }
+            for r in rows {
+                if a.ndjson {
+                    ndjson::write_value(
+                        &mut out,
+                        &serde_json::json!({"key": r.key, "count": r.count}),
+                    )?;
+                } else if tty {
+                    writeln!(out, "{:<40} {:>12}", r.key, human::comma(r.count))?;
+                } else {
+                    writeln!(out, "{}\t{}", r.key.replace(['\t', '\n'], " "), r.count)?;
+                }
+            }
+            if tty {
+                let mean = if st.keys > 0 { st.hits as f64 / st.keys as f64 } else { 0.0 };
+                writeln!(
+                    out,
+                    "Results {}/{}/{} m:{mean:.3}",
+                    human::comma(st.keys),
+                    human::comma(st.hits),
+                    human::comma(st.scan.rows_read)
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if st.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
+    use crate::analyze::extract::{self, ExtractConfig};
+    let cfg = ExtractConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: time_range(g)?,
+        extractor: crate::analyze::keys::Extractor::new(&a.extract, a.pos, &a.name)?,
+    };
+    let store = Store::open(&g.datastore)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let name = if a.name.is_empty() { "value" } else { a.name.as_str() };
+    let mut kept = Vec::new();
+    let st = extract::extract(&store, &cfg, &mut |r| {
+        if a.stats {
+            kept.push(r.clone());
+        } else if a.ndjson {
+            ndjson::write_value(
+                &mut out,
+                &serde_json::json!({"time": crate::model::format_rfc3339(r.time, g.utc), name: r.value, "delta": r.delta, "ps": r.ps}),
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}",
+                crate::model::format_rfc3339(r.time, g.utc),
+                r.value,
+                r.delta,
+                r.ps
+            )?;
+        }
+        Ok(Flow::Continue)
+    })?;
+    if a.stats
+        && let Some(s) = extract::stats_of(&kept)
+    {
+        let rows = [
+            ("Min", s.value.min, s.delta.min, s.ps.min),
+            ("Max", s.value.max, s.delta.max, s.ps.max),
+            ("Mean", s.value.mean, s.delta.mean, s.ps.mean),
+            ("Median", s.value.median, s.delta.median, s.ps.median),
+            ("Mode", s.value.mode, s.delta.mode, s.ps.mode),
+            ("Variance", s.value.variance, s.delta.variance, s.ps.variance),
+        ];
+        for (stat, v, d, p) in rows {
+            if a.ndjson {
+                ndjson::write_value(
+                    &mut out,
+                    &serde_json::json!({"stat": stat, name: v, "delta": d, "ps": p}),
+                )?;
+            } else {
+                writeln!(out, "{stat}\t{v}\t{d}\t{p}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if st.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn verify(g: &Global, a: &VerifyArgs) -> Result<ExitCode> {

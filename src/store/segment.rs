@@ -418,6 +418,24 @@ pub struct DecodedBlock {
     /// Concatenated texts.
     pub text: Vec<u8>,
     cols: Vec<u8>,
+    dec: DecoderSlot,
+}
+
+/// A zstd decompression context kept with the buffers: creating one per block costs as much
+/// as decompressing a small block.
+#[derive(Default)]
+struct DecoderSlot(Option<zstd::bulk::Decompressor<'static>>);
+
+impl std::fmt::Debug for DecoderSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DecoderSlot")
+    }
+}
+
+impl Clone for DecoderSlot {
+    fn clone(&self) -> Self {
+        DecoderSlot(None)
+    }
 }
 
 impl DecodedBlock {
@@ -613,8 +631,30 @@ impl Segment {
             return Err(corrupt(format!("block {i}: frames out of range")));
         }
         let n = e.rows as usize;
-        let mut dec =
-            zstd::bulk::Decompressor::new().map_err(|err| corrupt(format!("zstd init: {err}")))?;
+        let mut slot = std::mem::take(&mut out.dec);
+        let dec = match slot.0.as_mut() {
+            Some(d) => d,
+            None => slot.0.insert(
+                zstd::bulk::Decompressor::new()
+                    .map_err(|err| corrupt(format!("zstd init: {err}")))?,
+            ),
+        };
+        let res = Self::decompress_frames(dec, out, data, (c0, c1, t1), n, &e, i, with_text);
+        out.dec = slot;
+        res
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decompress_frames(
+        dec: &mut zstd::bulk::Decompressor<'static>,
+        out: &mut DecodedBlock,
+        data: &[u8],
+        (c0, c1, t1): (usize, usize, usize),
+        n: usize,
+        e: &BlockEntry,
+        i: usize,
+        with_text: bool,
+    ) -> Result<(), StoreError> {
         out.cols.resize(n * COLUMN_BYTES_PER_ROW, 0);
         let got = dec
             .decompress_to_buffer(&data[c0..c1], &mut out.cols[..])
