@@ -28,3 +28,6 @@ pub enum AnalyzeError {
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
 }
+
+#[cfg(test)]
+mod tests;
