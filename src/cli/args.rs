@@ -36,21 +36,25 @@ pub struct Global {
         long = "timeRange",
         visible_alias = "time-range",
         global = true,
+        env = "TWSLA_TIMERANGE",
         default_value = ""
     )]
     pub time_range: String,
     /// Simple filter: text with * and ?, a trailing $ anchors, or a keyword like #IP.
-    #[arg(short = 'f', long = "filter", global = true)]
+    #[arg(short = 'f', long = "filter", global = true, env = "TWSLA_FILTER")]
     pub filter: Option<String>,
     /// Regular expression that must match.
-    #[arg(short = 'r', long = "regex", global = true)]
+    #[arg(short = 'r', long = "regex", global = true, env = "TWSLA_REGEX")]
     pub regex: Option<String>,
     /// Regular expression that must not match.
-    #[arg(short = 'v', long = "not", global = true)]
+    #[arg(short = 'v', long = "not", global = true, env = "TWSLA_NOT")]
     pub not: Option<String>,
     /// Zone-less times (in logs and in -t) are UTC; output times are UTC.
-    #[arg(long = "utc", global = true)]
+    #[arg(long = "utc", global = true, env = "TWSLA_UTC")]
     pub utc: bool,
+    /// Config file (flat YAML; default ~/.twsla.yaml). Command line > TWSLA_* env > file.
+    #[arg(long = "config", global = true, env = "TWSLA_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// Subcommands.

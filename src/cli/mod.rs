@@ -8,12 +8,12 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 pub mod args;
+pub mod config;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
 
 use crate::analyze::{AnalyzeError, Flow, search};
 use crate::ingest::{self, Grouping, ImportObserver, ImportOptions, Problem, Progress};
@@ -24,13 +24,27 @@ use args::{Cli, Command, CountArgs, ExtractArgs, Global, ImportArgs, SearchArgs,
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed =
+        Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (mut cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    match config::apply(&mut cli, &matches) {
+        Ok(unknown) => {
+            for k in unknown {
+                eprintln!("twsla: warning: config key {k:?} is not used by this version");
+            }
+        }
+        Err(e) => {
+            eprintln!("twsla: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
