@@ -20,6 +20,9 @@ pub enum Extractor {
         re: Regex,
         /// Which match.
         pos: usize,
+        /// Group 1 is the whole match (named modes): plain `find` suffices, which is much
+        /// faster than resolving captures.
+        whole: bool,
     },
     /// The text from the first `{` parsed as JSON, then a JSONPath.
     Json(Box<serde_json_path::JsonPath>),
@@ -119,6 +122,7 @@ impl Extractor {
             "csv" => Extractor::Csv(pos),
             "tsv" => Extractor::Tsv(pos),
             _ => {
+                let whole = named_regex(mode).is_some();
                 let pat = named_regex(mode).unwrap_or_else(|| expand_placeholders(mode));
                 let re = compile_regex(&pat).map_err(|r| err("extract pattern (-e)", r))?;
                 if re.group_info().group_len(regex_automata::PatternID::ZERO) < 2 {
@@ -127,7 +131,7 @@ impl Extractor {
                         "it needs a capture group, e.g. 'user=(\\w+)'".into(),
                     ));
                 }
-                Extractor::Pattern { re, pos: pos.max(1) }
+                Extractor::Pattern { re, pos: pos.max(1), whole }
             }
         })
     }
@@ -135,7 +139,12 @@ impl Extractor {
     /// Calls `f` with each key of `text` (most modes give at most one).
     pub fn keys(&self, text: &[u8], mut f: impl FnMut(Cow<'_, [u8]>)) {
         match self {
-            Extractor::Pattern { re, pos } => {
+            Extractor::Pattern { re, pos, whole: true } => {
+                if let Some(m) = re.find_iter(text).nth(*pos - 1) {
+                    f(Cow::Borrowed(&text[m.range()]));
+                }
+            }
+            Extractor::Pattern { re, pos, whole: false } => {
                 let mut caps = re.create_captures();
                 let mut at = 0usize;
                 let mut n = 0usize;

@@ -71,9 +71,27 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
                 }
                 Ok(())
             };
+            // Blocks are sorted by time inside a segment: binary-search the first block that
+            // can reach the range, stop at the first that starts after it.
+            let (mut lo, mut hi) = (0u32, m.blocks);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if seg.block_entry(mid as usize)?.max_ts < range.start {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            let first = lo;
             match cand {
-                Some(bm) => bm.iter().try_for_each(&mut push)?,
-                None => (0..m.blocks).try_for_each(&mut push)?,
+                Some(bm) => bm.range(first..).try_for_each(&mut push)?,
+                None => {
+                    let mut b = first;
+                    while b < m.blocks && seg.block_entry(b as usize)?.min_ts <= range.end {
+                        push(b)?;
+                        b += 1;
+                    }
+                }
             }
             Ok((out, total))
         })
