@@ -187,3 +187,17 @@ fn the_index_prunes() {
             .unwrap();
     assert!(super::runner::plan(store, &none, TimeRange::ALL).unwrap().blocks.is_empty());
 }
+
+/// Regression: tokens are concatenated in the dictionary, and a non-overlapping substring
+/// search there skipped `00` right after `0` (`0`,`00` → "000"), missing blocks.
+#[test]
+fn overlapping_dictionary_matches() {
+    let (_, store, _) = store();
+    for arg in ["00:1", "0:0", "1e.0"] {
+        let filter =
+            Filter::new(&FilterSpec { args: vec![arg.into()], ..Default::default() }).unwrap();
+        let want = naive(store, &filter, TimeRange::ALL);
+        assert!(!want.is_empty(), "{arg}");
+        assert_eq!(run(store, &filter, TimeRange::ALL, false), want, "{arg}");
+    }
+}

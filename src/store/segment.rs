@@ -813,7 +813,13 @@ impl Segment {
                 };
                 let bytes = tb.get(base..).unwrap_or(&[]);
                 let mut last: Option<usize> = None;
-                for pos in memchr::memmem::find_iter(bytes, w) {
+                // Overlapping search: tokens are concatenated, so an occurrence that straddles
+                // two tokens must not hide one that starts inside it.
+                let finder = memchr::memmem::Finder::new(w);
+                let mut from = 0usize;
+                while let Some(at) = finder.find(&bytes[from..]) {
+                    let pos = from + at;
+                    from = pos + 1;
                     // The token holding `pos`: the last k with off(k) <= pos.
                     let (mut lo, mut hi) = (0usize, n);
                     while lo < hi {
