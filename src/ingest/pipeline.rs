@@ -1,7 +1,7 @@
 //! The parallel import pipeline (see the module docs of [`super`]).
 //!
 //! Threads (inside `std::thread::scope`):
-//! * R reader threads take jobs from a queue and run [`super::source::process_job`];
+//! * R reader threads take jobs from a queue and run `source::process_job`;
 //! * W builder workers each own a [`SegmentBuilder`] and a bounded channel of batches;
 //! * the calling thread reports progress every 100 ms and commits at the end.
 //!
