@@ -60,8 +60,8 @@ pub struct TimeRow {
 /// One key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyRow {
-    /// The key (lossy UTF-8).
-    pub key: String,
+    /// The key, as bytes (writers show it as UTF-8 and add base64 when it is not).
+    pub key: Vec<u8>,
     /// Records (or words) with it.
     pub count: u64,
 }
@@ -157,15 +157,7 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
             let interval = match iv {
                 Some(i) => (*i).max(1),
                 None => {
-                    let lo = plan
-                        .blocks
-                        .iter()
-                        .map(|b| b.min_ts)
-                        .min()
-                        .unwrap_or(0)
-                        .max(cfg.range.start);
-                    let hi =
-                        plan.blocks.iter().map(|b| b.max_ts).max().unwrap_or(0).min(cfg.range.end);
+                    let (lo, hi) = data_span(store, cfg.range)?.unwrap_or((0, 0));
                     auto_interval(hi.saturating_sub(lo))
                 }
             };
@@ -225,15 +217,41 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
                 },
                 |a, b| (merge_maps(a.0, b.0), a.1 + b.1),
             )?;
-            let mut rows: Vec<KeyRow> = map
-                .into_iter()
-                .map(|(k, count)| KeyRow { key: String::from_utf8_lossy(&k).into_owned(), count })
-                .collect();
+            let mut rows: Vec<KeyRow> =
+                map.into_iter().map(|(key, count)| KeyRow { key, count }).collect();
             rows.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
             let stats = CountStats { hits, keys: rows.len() as u64, interval: 0, scan };
             Ok((CountRows::Key(rows), stats))
         }
     }
+}
+
+/// First and last timestamp of the records inside `range` (whatever the filters), reading
+/// only the block index and the time columns of the blocks that straddle the range ends.
+fn data_span(store: &Store, range: TimeRange) -> Result<Option<(Nanos, Nanos)>, AnalyzeError> {
+    let all = runner::plan(store, &Filter::default(), range)?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for b in &all.blocks {
+        let inside_lo = b.min_ts >= range.start;
+        let inside_hi = b.max_ts <= range.end;
+        if inside_lo {
+            lo = lo.min(b.min_ts);
+        }
+        if inside_hi {
+            hi = hi.max(b.max_ts);
+        }
+        if !inside_lo || !inside_hi {
+            runner::with_block(|blk| {
+                store.segments()[b.seg as usize].read_columns(b.block as usize, blk)?;
+                for &t in blk.ts.iter().filter(|t| range.contains(**t)) {
+                    lo = lo.min(t);
+                    hi = hi.max(t);
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })?;
+        }
+    }
+    Ok((lo <= hi).then_some((lo, hi)))
 }
 
 /// Count per bucket without a filter: from block bounds where a block lies in one bucket,

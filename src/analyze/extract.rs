@@ -26,8 +26,8 @@ pub struct ExtractConfig {
 pub struct ExtractRow {
     /// Timestamp of the record (ns).
     pub time: Nanos,
-    /// The value as found.
-    pub value: String,
+    /// The value as found (bytes; writers show it as UTF-8 and add base64 when it is not).
+    pub value: Vec<u8>,
     /// The value as a number (0 when it is not numeric).
     pub num: f64,
     /// `num` minus the previous row's `num` (0 for the first row).
@@ -86,7 +86,8 @@ pub fn column_stats(v: &[f64]) -> Option<ColumnStats> {
         }
     }
     let best = runs.iter().map(|r| r.1).max().unwrap_or(0);
-    let mode = if s.len() == 1 {
+    let mode = if runs.len() == 1 {
+        // One distinct value (also a single row): that value.
         s[0]
     } else if runs.iter().all(|r| r.1 == best) {
         0.0
@@ -106,14 +107,19 @@ pub fn extract(
     let mut prev: Option<(Nanos, f64)> = None;
     let mut rows = 0u64;
     let mut st = runner::scan_ordered(store, &plan, &cfg.filter, cfg.range, false, |h| {
-        let mut value: Option<String> = None;
+        let mut value: Option<Vec<u8>> = None;
         cfg.extractor.keys(&h.text, |k| {
             if value.is_none() {
-                value = Some(String::from_utf8_lossy(&k).into_owned());
+                value = Some(k.into_owned());
             }
         });
         let Some(value) = value else { return Ok(Flow::Continue) };
-        let num: f64 = value.trim().parse().ok().filter(|x: &f64| x.is_finite()).unwrap_or(0.0);
+        // Like Go's ParseFloat: the whole value must be a number (no surrounding blanks).
+        let num: f64 = std::str::from_utf8(&value)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|x: &f64| x.is_finite())
+            .unwrap_or(0.0);
         let (delta, ps) = match prev {
             Some((t, v)) => {
                 let d = num - v;
@@ -151,6 +157,7 @@ mod tests {
         let s = column_stats(&[3.0, 1.0, 3.0, 2.0]).unwrap();
         assert_eq!((s.min, s.max, s.median, s.mode), (1.0, 3.0, 2.5, 3.0));
         assert_eq!(column_stats(&[7.0]).unwrap().mode, 7.0);
+        assert_eq!(column_stats(&[7.0, 7.0, 7.0]).unwrap().mode, 7.0);
         assert!(column_stats(&[]).is_none());
     }
 }

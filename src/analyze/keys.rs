@@ -107,6 +107,8 @@ impl Extractor {
         let err = |what, reason: String| ExtractorError { what, given: mode.to_string(), reason };
         Ok(match mode {
             "json" => {
+                // Upstream: -n defaults to "Value".
+                let name = if name.is_empty() { "Value" } else { name };
                 let path =
                     if name.starts_with('$') { name.to_string() } else { format!("$.{name}") };
                 let p = serde_json_path::JsonPath::parse(&path).map_err(|e| ExtractorError {
@@ -174,23 +176,48 @@ impl Extractor {
             }
             Extractor::Normalize(n) => f(Cow::Owned(n.normalize(text))),
             Extractor::Word => {
-                let lower = text.to_ascii_lowercase();
-                for w in
-                    lower.split(|b| b.is_ascii_whitespace()).filter(|w| (2..=50).contains(&w.len()))
-                {
-                    let t = trim_punct(w);
-                    if t.len() >= 2 {
-                        f(Cow::Owned(t.to_vec()));
+                // Like Go's strings.ToLower + strings.Fields: Unicode case and spaces for
+                // UTF-8 text, ASCII rules for anything else.
+                match std::str::from_utf8(text) {
+                    Ok(s) => {
+                        let lower = s.to_lowercase();
+                        for w in lower.split_whitespace().filter(|w| (2..=50).contains(&w.len())) {
+                            let t = trim_punct(w.as_bytes());
+                            if t.len() >= 2 {
+                                f(Cow::Owned(t.to_vec()));
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        let lower = text.to_ascii_lowercase();
+                        for w in lower
+                            .split(|b| b.is_ascii_whitespace() || *b == 0x0b)
+                            .filter(|w| (2..=50).contains(&w.len()))
+                        {
+                            let t = trim_punct(w);
+                            if t.len() >= 2 {
+                                f(Cow::Owned(t.to_vec()));
+                            }
+                        }
                     }
                 }
             }
-            Extractor::Field(p) => {
-                if let Some(w) =
-                    text.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).nth(*p)
-                {
-                    f(Cow::Borrowed(w));
+            Extractor::Field(p) => match std::str::from_utf8(text) {
+                Ok(s) => {
+                    if let Some(w) = s.split_whitespace().nth(*p) {
+                        f(Cow::Borrowed(w.as_bytes()));
+                    }
                 }
-            }
+                Err(_) => {
+                    if let Some(w) = text
+                        .split(|b| b.is_ascii_whitespace() || *b == 0x0b)
+                        .filter(|w| !w.is_empty())
+                        .nth(*p)
+                    {
+                        f(Cow::Borrowed(w));
+                    }
+                }
+            },
             Extractor::Csv(p) | Extractor::Tsv(p) => {
                 let sep = if matches!(self, Extractor::Csv(_)) { b',' } else { b'\t' };
                 if let Some(w) = text.split(|b| *b == sep).nth(*p) {

@@ -140,7 +140,7 @@ pub struct CountArgs {
     /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
     #[arg(short = 'p', long = "pos", default_value_t = 1)]
     pub pos: usize,
-    /// JSONPath for -e json ($.a.b, or a bare top-level name).
+    /// JSONPath for -e json ($.a.b, or a bare top-level name; default: Value).
     #[arg(short = 'n', long = "name", default_value = "")]
     pub name: String,
     /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
@@ -165,7 +165,7 @@ pub struct ExtractArgs {
     /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
     #[arg(short = 'p', long = "pos", default_value_t = 1)]
     pub pos: usize,
-    /// JSONPath for -e json.
+    /// JSONPath for -e json (default: Value).
     #[arg(short = 'n', long = "name", default_value = "")]
     pub name: String,
     /// Print min, max, mean, median, mode and variance instead of the rows.

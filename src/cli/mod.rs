@@ -282,6 +282,33 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// A JSON object `{name: text, name_b64: base64 (only if not UTF-8), ...rest}`.
+fn bytes_field(name: &str, v: &[u8], rest: serde_json::Value) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    match std::str::from_utf8(v) {
+        Ok(s) => {
+            m.insert(name.into(), s.into());
+        }
+        Err(_) => {
+            m.insert(name.into(), String::from_utf8_lossy(v).into_owned().into());
+            m.insert(format!("{name}_b64"), ndjson::base64(v).into());
+        }
+    }
+    if let serde_json::Value::Object(r) = rest {
+        m.extend(r);
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Seconds from the command line as nanoseconds; at most 100 years.
+fn secs_arg(flag: &str, s: u64) -> Result<i64> {
+    const MAX: u64 = 100 * 366 * 86_400;
+    if s > MAX {
+        bail!("{flag} {s}: too large (at most {MAX} seconds, 100 years)");
+    }
+    Ok(s as i64 * 1_000_000_000)
+}
+
 fn secs(ns: i64) -> f64 {
     ns as f64 / 1e9
 }
@@ -290,7 +317,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
     use crate::analyze::count::{self, CountBy, CountConfig, CountRows};
     let by = match a.extract.as_deref() {
         None | Some("") => {
-            CountBy::Time((a.interval > 0).then(|| a.interval as i64 * 1_000_000_000))
+            CountBy::Time(if a.interval > 0 { Some(secs_arg("-i", a.interval)?) } else { None })
         }
         Some(mode) => CountBy::Key(crate::analyze::keys::Extractor::new(mode, a.pos, &a.name)?),
     };
@@ -298,7 +325,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
         range: time_range(g)?,
         by,
-        delay: (a.delay > 0).then(|| a.delay as i64 * 1_000_000_000),
+        delay: if a.delay > 0 { Some(secs_arg("--delay", a.delay)?) } else { None },
         utc: g.utc,
     };
     let store = Store::open(&g.datastore)?;
@@ -359,12 +386,23 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
                 if a.ndjson {
                     ndjson::write_value(
                         &mut out,
-                        &serde_json::json!({"key": r.key, "count": r.count}),
+                        &bytes_field("key", &r.key, serde_json::json!({"count": r.count})),
                     )?;
                 } else if tty {
-                    writeln!(out, "{:<40} {:>12}", r.key, human::comma(r.count))?;
+                    writeln!(
+                        out,
+                        "{:<40} {:>12}",
+                        String::from_utf8_lossy(&r.key),
+                        human::comma(r.count)
+                    )?;
                 } else {
-                    writeln!(out, "{}\t{}", r.key.replace(['\t', '\n'], " "), r.count)?;
+                    let key: Vec<u8> = r
+                        .key
+                        .iter()
+                        .map(|&b| if b == b'\t' || b == b'\n' { b' ' } else { b })
+                        .collect();
+                    out.write_all(&key)?;
+                    writeln!(out, "\t{}", r.count)?;
                 }
             }
             if tty {
@@ -392,7 +430,6 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
     };
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let name = if a.name.is_empty() { "value" } else { a.name.as_str() };
     let mut kept = Vec::new();
     let st = extract::extract(&store, &cfg, &mut |r| {
         if a.stats {
@@ -400,17 +437,20 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
         } else if a.ndjson {
             ndjson::write_value(
                 &mut out,
-                &serde_json::json!({"time": crate::model::format_rfc3339(r.time, g.utc), name: r.value, "delta": r.delta, "ps": r.ps}),
+                &bytes_field("value", &r.value, serde_json::json!({"delta": r.delta, "ps": r.ps}))
+                    .as_object()
+                    .map(|m| {
+                        let mut o = serde_json::Map::new();
+                        o.insert("time".into(), crate::model::format_rfc3339(r.time, g.utc).into());
+                        o.extend(m.clone());
+                        serde_json::Value::Object(o)
+                    })
+                    .unwrap_or_default(),
             )?;
         } else {
-            writeln!(
-                out,
-                "{}\t{}\t{}\t{}",
-                crate::model::format_rfc3339(r.time, g.utc),
-                r.value,
-                r.delta,
-                r.ps
-            )?;
+            write!(out, "{}\t", crate::model::format_rfc3339(r.time, g.utc))?;
+            out.write_all(&r.value)?;
+            writeln!(out, "\t{}\t{}", r.delta, r.ps)?;
         }
         Ok(Flow::Continue)
     })?;
@@ -429,7 +469,7 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
             if a.ndjson {
                 ndjson::write_value(
                     &mut out,
-                    &serde_json::json!({"stat": stat, name: v, "delta": d, "ps": p}),
+                    &serde_json::json!({"stat": stat, "value": v, "delta": d, "ps": p}),
                 )?;
             } else {
                 writeln!(out, "{stat}\t{v}\t{d}\t{p}")?;

@@ -14,7 +14,9 @@ mod util;
 
 mod archive;
 mod bad_input;
+mod count;
 mod crash;
+mod extract;
 mod import;
 mod incremental;
 mod search;

@@ -169,10 +169,17 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    /// The binary with no arguments, `TZ=UTC`, no `TWSLA_DATASTORE`.
+    /// The binary with no arguments, `TZ=UTC`, no `TWSLA_*` variables, an empty `HOME`.
     pub fn bare() -> Cmd {
         let mut cmd = Command::new(BIN);
-        cmd.env("TZ", "UTC").env_remove("TWSLA_DATASTORE");
+        cmd.env("TZ", "UTC");
+        // A user's ~/.twsla.yaml or TWSLA_* variables must not change what the tests see.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("TWSLA_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("HOME", std::env::temp_dir().join("twsla-tests-no-home"));
         Cmd { cmd, stdin: None }
     }
 
@@ -187,6 +194,12 @@ impl Cmd {
         for x in a {
             self.cmd.arg(x);
         }
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, k: &str, v: impl AsRef<OsStr>) -> &mut Cmd {
+        self.cmd.env(k, v);
         self
     }
 
@@ -369,4 +382,119 @@ pub fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(b).unwrap();
     e.finish().unwrap()
+}
+
+/// The keyword regexes of upstream-behaviour §1.3, copied from the spec (independent of the
+/// program's own table); the named `-e` modes of §1.5 are these wrapped in one group.
+pub const SPEC_KEYWORDS: [(&str, &str); 13] = [
+    ("ip", r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"),
+    (
+        "ipv6",
+        r"([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(:{1,2}[0-9a-fA-F]{1,4}){1,7}|[0-9a-fA-F]{1,4}:(:{1,2}[0-9a-fA-F]{1,4}){1,7}",
+    ),
+    (
+        "local_ip",
+        r"\b(10\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.(1[6-9]|2\d|3[0-1])\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|127\.0\.0\.1)\b",
+    ),
+    ("email", r"[a-zA-Z0-9_.+-]+@[a-zA-Z0-9_.+-]+"),
+    ("url", r"https?://[\w!?/+\-_~;.,*&@#$%()'\[\]]+"),
+    (
+        "mac",
+        r"[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}",
+    ),
+    (
+        "creditcard",
+        r"\b(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|6(?:011|5[0-9]{2})[0-9]{12}|(?:2131|1800|35\d{3})\d{11})\b|\b(?:\d{4}[- ]){3}\d{4}\b",
+    ),
+    ("mynumber", r"\b\d{12}\b"),
+    ("phone_jp", r"\b(0\d{1,4}-\d{1,4}-\d{4}|0\d{9,10})\b"),
+    ("phone_us", r"\b(?:\+?1[-. ]?)?\(?([0-9]{3})\)?[-. ]?([0-9]{3})[-. ]?([0-9]{4})\b"),
+    ("phone_intl", r"\b\+(?:[0-9] ?){6,14}[0-9]\b"),
+    ("zip_jp", r"\b\d{3}-\d{4}\b"),
+    ("uuid", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+];
+
+/// The spec regex of a keyword (`ip`, `uuid`...; see [`SPEC_KEYWORDS`]).
+pub fn spec_keyword(name: &str) -> &'static str {
+    SPEC_KEYWORDS.iter().find(|(k, _)| *k == name).unwrap_or_else(|| panic!("keyword {name}")).1
+}
+
+/// A regex with Go RE2 semantics (byte-oriented, ASCII `\d`, `\w`, `\b`), for expectations.
+pub fn go_regex(p: &str) -> regex_automata::meta::Regex {
+    regex_automata::meta::Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+        .build(p)
+        .unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+/// Capture group 1 of the `pos`-th (1-based) match of `re` in `text` (spec §1.5).
+pub fn nth_group1(re: &regex_automata::meta::Regex, text: &str, pos: usize) -> Option<String> {
+    let caps = re.captures_iter(text.as_bytes()).nth(pos.max(1) - 1)?;
+    let g = caps.get_group(1)?;
+    Some(String::from_utf8_lossy(&text.as_bytes()[g.range()]).into_owned())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds of `YYYY-MM-DDTHH:MM:SS...` read as UTC (the fraction is ignored).
+pub fn unix_secs(rfc: &str) -> i64 {
+    let n = |a: usize, b: usize| -> i64 { rfc[a..b].parse().unwrap() };
+    days_from_civil(n(0, 4), n(5, 7), n(8, 10)) * 86_400
+        + n(11, 13) * 3600
+        + n(14, 16) * 60
+        + n(17, 19)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.000000000Z` of Unix seconds.
+pub fn rfc3339_secs(s: i64) -> String {
+    let z = s.div_euclid(86_400) + 719_468;
+    let sod = s.rem_euclid(86_400);
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000000Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// syslog.log as `(unix seconds, line)` in file order (year 2005, UTC).
+pub fn syslog_records() -> Vec<(i64, String)> {
+    data_lines("twsla-testlog/syslog.log")
+        .into_iter()
+        .map(|l| (unix_secs(&syslog_time(&l, 2005)), l))
+        .collect()
+}
+
+/// The same, stably sorted by time: the order in which the store returns them.
+pub fn syslog_records_in_time_order() -> Vec<(i64, String)> {
+    let mut v = syslog_records();
+    v.sort_by_key(|r| r.0);
+    v
+}
+
+/// `(key, count)` pairs sorted as `count -e` prints them: count descending, key ascending.
+pub fn sorted_counts<I: IntoIterator<Item = String>>(keys: I) -> Vec<(String, u64)> {
+    let mut m: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for k in keys {
+        *m.entry(k).or_default() += 1;
+    }
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
 }
