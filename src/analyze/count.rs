@@ -44,6 +44,8 @@ pub struct CountConfig {
     pub delay: Option<i64>,
     /// Align time buckets in UTC instead of the local zone.
     pub utc: bool,
+    /// Turn keys (IP addresses) into host names, domains, locations or countries.
+    pub ip: Option<std::sync::Arc<super::ipinfo::IpInfo>>,
 }
 
 /// One time bucket.
@@ -217,6 +219,18 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
                 },
                 |a, b| (merge_maps(a.0, b.0), a.1 + b.1),
             )?;
+            let mut map = map;
+            if let Some(ip) = &cfg.ip {
+                // Resolve each distinct key once (concurrently), then merge equal results.
+                let raw: Vec<(Vec<u8>, u64)> = map.into_iter().collect();
+                let keys: Vec<String> =
+                    raw.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+                let info = ip.lookup_many(&keys);
+                map = HashMap::new();
+                for ((_, c), k) in raw.into_iter().zip(info) {
+                    *map.entry(k.into_bytes()).or_default() += c;
+                }
+            }
             let mut rows: Vec<KeyRow> =
                 map.into_iter().map(|(key, count)| KeyRow { key, count }).collect();
             rows.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));

@@ -19,6 +19,8 @@ pub struct ExtractConfig {
     pub range: TimeRange,
     /// How the value is taken.
     pub extractor: Extractor,
+    /// Turn the value (an IP address) into a host name, domain, location or country.
+    pub ip: Option<std::sync::Arc<super::ipinfo::IpInfo>>,
 }
 
 /// One extracted value.
@@ -113,7 +115,10 @@ pub fn extract(
                 value = Some(k.into_owned());
             }
         });
-        let Some(value) = value else { return Ok(Flow::Continue) };
+        let Some(mut value) = value else { return Ok(Flow::Continue) };
+        if let Some(ip) = &cfg.ip {
+            value = ip.lookup(&String::from_utf8_lossy(&value)).into_bytes();
+        }
         // Like Go's ParseFloat: the whole value must be a number (no surrounding blanks).
         let num: f64 = std::str::from_utf8(&value)
             .ok()

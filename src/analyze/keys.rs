@@ -36,6 +36,22 @@ pub enum Extractor {
     Csv(usize),
     /// Tab-separated field `pos` (0-based), trimmed.
     Tsv(usize),
+    /// A capture of a grok pattern.
+    Grok {
+        /// The compiled pattern.
+        pattern: std::sync::Arc<grok::Pattern>,
+        /// The capture to take.
+        name: String,
+    },
+}
+
+/// Grok settings (`-x`, `-g`).
+#[derive(Debug, Clone, Default)]
+pub struct GrokOptions {
+    /// The pattern (`-x`); a bare name such as `IP` means `%{IP}`.
+    pub pattern: String,
+    /// Extra definitions (`-g FILE`: lines `NAME definition`); `full` or empty: built-ins only.
+    pub definitions: Option<std::path::PathBuf>,
 }
 
 /// An `-e` value that cannot be used.
@@ -104,8 +120,60 @@ pub fn expand_placeholders(pat: &str) -> String {
 impl Extractor {
     /// Builds the extractor for `-e mode` with `-p pos` and `-n name` (the JSONPath).
     pub fn new(mode: &str, pos: usize, name: &str) -> Result<Extractor, ExtractorError> {
+        Self::with_grok(mode, pos, name, &GrokOptions::default())
+    }
+
+    /// Like [`Extractor::new`], with grok settings for `-e grok`.
+    pub fn with_grok(
+        mode: &str,
+        pos: usize,
+        name: &str,
+        grok: &GrokOptions,
+    ) -> Result<Extractor, ExtractorError> {
         let err = |what, reason: String| ExtractorError { what, given: mode.to_string(), reason };
         Ok(match mode {
+            "grok" => {
+                let gerr = |what, given: &str, reason: String| ExtractorError {
+                    what,
+                    given: given.to_string(),
+                    reason,
+                };
+                if grok.pattern.is_empty() {
+                    return Err(gerr(
+                        "grok pattern (-x)",
+                        "",
+                        "-e grok needs a pattern: -x '%{COMBINEDAPACHELOG}' or -x IP".into(),
+                    ));
+                }
+                let mut g = grok::Grok::with_default_patterns();
+                if let Some(path) = grok.definitions.as_ref().filter(|p| p.as_os_str() != "full") {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        gerr("grok definitions (-g)", &path.display().to_string(), e.to_string())
+                    })?;
+                    for line in text.lines() {
+                        if let Some((n, d)) = line.trim().split_once(' ') {
+                            g.add_pattern(n.trim(), d.trim());
+                        }
+                    }
+                }
+                let (pat, default_name) = if grok.pattern.contains("%{") {
+                    (grok.pattern.clone(), String::new())
+                } else {
+                    (format!("%{{{}}}", grok.pattern), grok.pattern.clone())
+                };
+                let name = if name.is_empty() { default_name } else { name.to_string() };
+                if name.is_empty() {
+                    return Err(gerr(
+                        "grok capture (-n)",
+                        "",
+                        "name the capture to take, e.g. -n clientip".into(),
+                    ));
+                }
+                let pattern = g
+                    .compile(&pat, false)
+                    .map_err(|e| gerr("grok pattern (-x)", &grok.pattern, e.to_string()))?;
+                Extractor::Grok { pattern: std::sync::Arc::new(pattern), name }
+            }
             "json" => {
                 // Upstream: -n defaults to "Value".
                 let name = if name.is_empty() { "Value" } else { name };
@@ -218,6 +286,14 @@ impl Extractor {
                     }
                 }
             },
+            Extractor::Grok { pattern, name } => {
+                let s = String::from_utf8_lossy(text);
+                if let Some(m) = pattern.match_against(&s)
+                    && let Some(v) = m.get(name)
+                {
+                    f(Cow::Owned(v.as_bytes().to_vec()));
+                }
+            }
             Extractor::Csv(p) | Extractor::Tsv(p) => {
                 let sep = if matches!(self, Extractor::Csv(_)) { b',' } else { b'\t' };
                 if let Some(w) = text.split(|b| *b == sep).nth(*p) {

@@ -4,6 +4,7 @@
 
 pub mod count;
 pub mod extract;
+pub mod ipinfo;
 pub mod keys;
 pub mod runner;
 pub mod search;

@@ -143,6 +143,18 @@ pub struct CountArgs {
     /// JSONPath for -e json ($.a.b, or a bare top-level name; default: Value).
     #[arg(short = 'n', long = "name", default_value = "")]
     pub name: String,
+    /// Grok pattern for -e grok: '%{COMBINEDAPACHELOG}' (with -n clientip) or a name like IP.
+    #[arg(short = 'x', long = "grokPat", visible_alias = "grok-pat", default_value = "")]
+    pub grok_pat: String,
+    /// Extra grok definitions: a file of lines `NAME definition` (`full` = built-ins only).
+    #[arg(short = 'g', long = "grok", env = "TWSLA_GROK")]
+    pub grok: Option<std::path::PathBuf>,
+    /// Turn extracted IPs into: host (reverse DNS), domain, loc, country (loc/country need --geoip).
+    #[arg(long = "ip", value_enum)]
+    pub ip: Option<crate::analyze::ipinfo::IpMode>,
+    /// MaxMind City or Country database (.mmdb) for --ip loc|country.
+    #[arg(long = "geoip", env = "TWSLA_GEOIP")]
+    pub geoip: Option<std::path::PathBuf>,
     /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
     #[arg(short = 'i', long = "interval", default_value_t = 0)]
     pub interval: u64,
@@ -168,6 +180,18 @@ pub struct ExtractArgs {
     /// JSONPath for -e json (default: Value).
     #[arg(short = 'n', long = "name", default_value = "")]
     pub name: String,
+    /// Grok pattern for -e grok: '%{COMBINEDAPACHELOG}' (with -n clientip) or a name like IP.
+    #[arg(short = 'x', long = "grokPat", visible_alias = "grok-pat", default_value = "")]
+    pub grok_pat: String,
+    /// Extra grok definitions: a file of lines `NAME definition` (`full` = built-ins only).
+    #[arg(short = 'g', long = "grok", env = "TWSLA_GROK")]
+    pub grok: Option<std::path::PathBuf>,
+    /// Turn extracted IPs into: host (reverse DNS), domain, loc, country (loc/country need --geoip).
+    #[arg(long = "ip", value_enum)]
+    pub ip: Option<crate::analyze::ipinfo::IpMode>,
+    /// MaxMind City or Country database (.mmdb) for --ip loc|country.
+    #[arg(long = "geoip", env = "TWSLA_GEOIP")]
+    pub geoip: Option<std::path::PathBuf>,
     /// Print min, max, mean, median, mode and variance instead of the rows.
     #[arg(long)]
     pub stats: bool,

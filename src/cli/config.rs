@@ -4,7 +4,7 @@
 //!
 //! The file is flat YAML: `key: value` lines, `#` comments, optional quotes. Keys are
 //! case-insensitive. Keys used so far: `datastore`, `timeRange`, `filter`, `regex`, `not`,
-//! `utc`, `extract`, `name`, `interval`, `pos`. Unknown keys are reported once (they may
+//! `utc`, `extract`, `name`, `interval`, `pos`, `grokPat`, `grok`, `geoip`, `ip`. Unknown keys are reported once (they may
 //! belong to commands of a later version), and a malformed line is an error naming the file.
 
 use std::collections::HashMap;
@@ -17,29 +17,12 @@ use clap::parser::ValueSource;
 use super::args::{Cli, Command};
 
 /// Keys a config file may set.
+#[rustfmt::skip]
 const KNOWN: &[&str] = &[
-    "datastore",
-    "timerange",
-    "filter",
-    "regex",
-    "not",
-    "utc",
-    "extract",
-    "name",
-    "interval",
-    "pos",
+    "datastore", "timerange", "filter", "regex", "not", "utc", "extract", "name", "interval", "pos",
+    "grokpat", "grok", "geoip", "ip",
     // Upstream keys of commands this version does not have yet: accepted, unused.
-    "grokpat",
-    "grok",
-    "geoip",
-    "ip",
-    "color",
-    "rules",
-    "sigmaconfig",
-    "twsnmp",
-    "jsonout",
-    "checkcert",
-    "sixel",
+    "color", "rules", "sigmaconfig", "twsnmp", "jsonout", "checkcert", "sixel",
 ];
 
 /// Parses flat YAML into lower-cased keys and unquoted values.
@@ -185,6 +168,36 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
             }
         }
         _ => {}
+    }
+    // Grok and IP information, shared by count and extract.
+    let (grok_pat, grok, geoip, ip) = match &mut cli.command {
+        Command::Count(a) => (&mut a.grok_pat, &mut a.grok, &mut a.geoip, &mut a.ip),
+        Command::Extract(a) => (&mut a.grok_pat, &mut a.grok, &mut a.geoip, &mut a.ip),
+        _ => return Ok(unknown),
+    };
+    if sub_default("grok_pat")
+        && let Some(v) = get("grokpat")
+    {
+        *grok_pat = v;
+    }
+    if sub_default("grok")
+        && let Some(v) = get("grok")
+    {
+        *grok = Some(PathBuf::from(v));
+    }
+    if sub_default("geoip")
+        && let Some(v) = get("geoip")
+    {
+        *geoip = Some(PathBuf::from(v));
+    }
+    if sub_default("ip")
+        && let Some(v) = get("ip")
+    {
+        use clap::ValueEnum;
+        *ip = Some(
+            crate::analyze::ipinfo::IpMode::from_str(&v, true)
+                .map_err(|e| anyhow::anyhow!("{}: ip: {e}", path.display()))?,
+        );
     }
     Ok(unknown)
 }

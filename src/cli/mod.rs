@@ -282,6 +282,16 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+fn ip_info(
+    mode: Option<crate::analyze::ipinfo::IpMode>,
+    geoip: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<crate::analyze::ipinfo::IpInfo>>> {
+    Ok(match mode {
+        Some(m) => Some(std::sync::Arc::new(crate::analyze::ipinfo::IpInfo::new(m, geoip)?)),
+        None => None,
+    })
+}
+
 /// A JSON object `{name: text, name_b64: base64 (only if not UTF-8), ...rest}`.
 fn bytes_field(name: &str, v: &[u8], rest: serde_json::Value) -> serde_json::Value {
     let mut m = serde_json::Map::new();
@@ -319,7 +329,15 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         None | Some("") => {
             CountBy::Time(if a.interval > 0 { Some(secs_arg("-i", a.interval)?) } else { None })
         }
-        Some(mode) => CountBy::Key(crate::analyze::keys::Extractor::new(mode, a.pos, &a.name)?),
+        Some(mode) => CountBy::Key(crate::analyze::keys::Extractor::with_grok(
+            mode,
+            a.pos,
+            &a.name,
+            &crate::analyze::keys::GrokOptions {
+                pattern: a.grok_pat.clone(),
+                definitions: a.grok.clone(),
+            },
+        )?),
     };
     let cfg = CountConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
@@ -327,6 +345,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         by,
         delay: if a.delay > 0 { Some(secs_arg("--delay", a.delay)?) } else { None },
         utc: g.utc,
+        ip: ip_info(a.ip, a.geoip.as_deref())?,
     };
     let store = Store::open(&g.datastore)?;
     let (rows, st) = count::count(&store, &cfg)?;
@@ -426,7 +445,16 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
     let cfg = ExtractConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
         range: time_range(g)?,
-        extractor: crate::analyze::keys::Extractor::new(&a.extract, a.pos, &a.name)?,
+        extractor: crate::analyze::keys::Extractor::with_grok(
+            &a.extract,
+            a.pos,
+            &a.name,
+            &crate::analyze::keys::GrokOptions {
+                pattern: a.grok_pat.clone(),
+                definitions: a.grok.clone(),
+            },
+        )?,
+        ip: ip_info(a.ip, a.geoip.as_deref())?,
     };
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());

@@ -19,5 +19,6 @@ mod crash;
 mod extract;
 mod import;
 mod incremental;
+mod ipinfo;
 mod search;
 mod store;
