@@ -247,38 +247,58 @@ pub fn scan_ordered(
     if reverse {
         order.sort_unstable_by_key(|b| std::cmp::Reverse((b.max_ts, b.seg, b.block)));
     }
-    let mut pending: Vec<Hit> = Vec::new();
     let bl = batch_len();
-    let mut i = 0;
-    while i < order.len() {
-        let j = (i + bl).min(order.len());
-        let results = read_batch(store, &order[i..j], filter, range)?;
-        st.blocks_read += (j - i) as u64;
-        st.rows_read += order[i..j].iter().map(|b| u64::from(b.rows)).sum::<u64>();
-        for r in results {
-            pending.extend(r);
-        }
-        // Rows strictly before the next block's bound can no longer be preceded by another.
-        let bound = order.get(j).map(|b| if reverse { b.max_ts } else { b.min_ts });
-        if reverse {
-            pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
-        } else {
-            pending.sort_by_key(Hit::key);
-        }
-        let ready = match bound {
-            None => pending.len(),
-            Some(b) if reverse => pending.partition_point(|h| h.ts > b),
-            Some(b) => pending.partition_point(|h| h.ts < b),
-        };
-        for h in pending.drain(..ready) {
-            st.hits += 1;
-            if emit(&h)? == Flow::Stop {
-                return Ok(st);
+    let batches: Vec<std::ops::Range<usize>> =
+        (0..order.len()).step_by(bl).map(|i| i..(i + bl).min(order.len())).collect();
+    // Decoding (parallel, on the rayon pool) runs one batch ahead of merging and emitting
+    // (this thread), so writing the output overlaps with decompression.
+    let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<Vec<Hit>>, StoreError>>(2);
+    let order_ref = &order;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for r in &batches {
+                let res = read_batch(store, &order_ref[r.clone()], filter, range);
+                let failed = res.is_err();
+                if tx.send(res).is_err() || failed {
+                    break;
+                }
             }
+        });
+        // Owned here, so that returning early drops it and the decoder thread stops.
+        let rx = rx;
+        let mut pending: Vec<Hit> = Vec::new();
+        let mut i = 0;
+        for res in rx.iter() {
+            let results = res?;
+            let j = (i + bl).min(order.len());
+            st.blocks_read += (j - i) as u64;
+            st.rows_read += order[i..j].iter().map(|b| u64::from(b.rows)).sum::<u64>();
+            for r in results {
+                pending.extend(r);
+            }
+            // Rows strictly before the next block's bound can no longer be preceded by another.
+            let bound = order.get(j).map(|b| if reverse { b.max_ts } else { b.min_ts });
+            if reverse {
+                pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
+            } else {
+                pending.sort_by_key(Hit::key);
+            }
+            let ready = match bound {
+                None => pending.len(),
+                Some(b) if reverse => pending.partition_point(|h| h.ts > b),
+                Some(b) => pending.partition_point(|h| h.ts < b),
+            };
+            for h in pending.drain(..ready) {
+                st.hits += 1;
+                if emit(&h)? == Flow::Stop {
+                    // Dropping the receiver stops the decoder thread.
+                    return Ok(st);
+                }
+            }
+            i = j;
         }
-        i = j;
-    }
-    Ok(st)
+        Ok(st)
+    })
 }
 
 /// Folds every hit of `plan` in any order: `fold` per block into a per-thread state, then
