@@ -228,6 +228,37 @@ fn read_batch(
         .collect()
 }
 
+/// Plans with at most this many blocks are decoded on the calling thread.
+const SMALL_PLAN_BLOCKS: usize = 32;
+
+fn read_batch_inline(
+    store: &Store,
+    batch: &[BlockRef],
+    filter: &Filter,
+    range: TimeRange,
+) -> Result<Vec<Vec<Hit>>, StoreError> {
+    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    let mut blk = DecodedBlock::default();
+    batch
+        .iter()
+        .map(|b| {
+            store.segments()[b.seg as usize].read_block(b.block as usize, &mut blk)?;
+            let mut hits = Vec::new();
+            filter_block(&blk, filter, finder.as_ref(), range, |i| {
+                let r = blk.record(i);
+                hits.push(Hit {
+                    ts: r.ts,
+                    delta: r.delta,
+                    source: r.source,
+                    line: r.line,
+                    text: r.text.to_vec(),
+                });
+            });
+            Ok(hits)
+        })
+        .collect()
+}
+
 /// Blocks per parallel batch.
 fn batch_len() -> usize {
     (rayon::current_num_threads() * 8).clamp(8, 256)
@@ -252,18 +283,32 @@ pub fn scan_ordered(
         (0..order.len()).step_by(bl).map(|i| i..(i + bl).min(order.len())).collect();
     // Decoding (parallel, on the rayon pool) runs one batch ahead of merging and emitting
     // (this thread), so writing the output overlaps with decompression.
-    let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<Vec<Hit>>, StoreError>>(2);
+    let (tx, rx) =
+        crossbeam_channel::bounded::<Result<Vec<Vec<Hit>>, StoreError>>(batches.len().clamp(2, 64));
     let order_ref = &order;
+    // A small plan (a narrow time slice, a rare token) is decoded inline: starting threads
+    // would cost more than the work.
+    let small = order.len() <= SMALL_PLAN_BLOCKS;
     std::thread::scope(|scope| {
-        scope.spawn(move || {
+        let produce = move || {
             for r in &batches {
-                let res = read_batch(store, &order_ref[r.clone()], filter, range);
+                let res = if small {
+                    read_batch_inline(store, &order_ref[r.clone()], filter, range)
+                } else {
+                    read_batch(store, &order_ref[r.clone()], filter, range)
+                };
                 let failed = res.is_err();
                 if tx.send(res).is_err() || failed {
                     break;
                 }
             }
-        });
+        };
+        if small {
+            // The channel holds every batch of a small plan (bounded by its size below).
+            produce();
+        } else {
+            scope.spawn(produce);
+        }
         // Owned here, so that returning early drops it and the decoder thread stops.
         let rx = rx;
         let mut pending: Vec<Hit> = Vec::new();
