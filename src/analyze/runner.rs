@@ -304,8 +304,10 @@ pub fn scan_ordered(
             }
         };
         if small {
-            // The channel holds every batch of a small plan (bounded by its size below).
+            // The channel holds every batch of a small plan (its capacity is the batch count);
+            // dropping the closure drops the sender, which ends the receiving loop below.
             produce();
+            drop(produce);
         } else {
             scope.spawn(produce);
         }
