@@ -42,6 +42,11 @@ pub struct CountConfig {
     /// Only records at least this much earlier than the previous record of their source
     /// (`--delay N`: a negative delta of N seconds or more).
     pub delay: Option<i64>,
+    /// With `delay`: instead of the source delta, compare the record's time with the
+    /// `time_pos`-th timestamp inside its text (0 = the first, usually the record's own):
+    /// keep records whose time is at least `delay` after that one (`-q P`; upstream had the
+    /// comparison inverted).
+    pub time_pos: Option<usize>,
     /// Align time buckets in UTC instead of the local zone.
     pub utc: bool,
     /// Turn keys (IP addresses) into host names, domains, locations or countries.
@@ -153,7 +158,15 @@ fn merge_maps<K: std::hash::Hash + Eq>(
 pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats), AnalyzeError> {
     let plan = runner::plan(store, &cfg.filter, cfg.range)?;
     let delay = cfg.delay;
-    let keep = move |delta: i64| delay.is_none_or(|d| delta <= -d);
+    let time_pos = cfg.time_pos;
+    let utc = cfg.utc;
+    let keep = move |r: &crate::model::Record<'_>| match (delay, time_pos) {
+        (None, _) => true,
+        (Some(d), None) => r.delta <= -d,
+        (Some(d), Some(p)) => {
+            nth_timestamp(r.text, p, utc).is_some_and(|t2| r.ts.saturating_sub(t2) >= d)
+        }
+    };
     match &cfg.by {
         CountBy::Time(iv) => {
             let interval = match iv {
@@ -174,7 +187,7 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
                     cfg.range,
                     || (HashMap::<i64, u64>::new(), Bucketer::new(interval, utc)),
                     |(m, b), r| {
-                        if keep(r.delta) {
+                        if keep(r) {
                             *m.entry(b.bucket(r.ts)).or_default() += 1;
                         }
                     },
@@ -200,7 +213,7 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
                 cfg.range,
                 || (HashMap::<Vec<u8>, u64>::new(), 0u64),
                 |(m, h), r| {
-                    if !keep(r.delta) {
+                    if !keep(r) {
                         return;
                     }
                     let mut any = false;
@@ -238,6 +251,24 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
             Ok((CountRows::Key(rows), stats))
         }
     }
+}
+
+/// The `n`-th (0-based) timestamp in `text`, scanning left to right.
+pub fn nth_timestamp(text: &[u8], n: usize, utc: bool) -> Option<Nanos> {
+    use crate::ingest::timestamp::{TimestampParser, TsOptions};
+    let mut p = TimestampParser::new(TsOptions { utc, reference_ns: None });
+    let mut at = 0usize;
+    for k in 0..=n {
+        let found = p.parse(&text[at..])?;
+        if k == n {
+            return Some(found.ns);
+        }
+        at += found.end.max(found.start + 1);
+        if at >= text.len() {
+            return None;
+        }
+    }
+    None
 }
 
 /// First and last timestamp of the records inside `range` (whatever the filters), reading
@@ -316,6 +347,15 @@ fn count_time_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_timestamps() {
+        let t = b"2024-01-01T00:00:10Z got request sent at 2024-01-01T00:00:03Z and 2024-01-01T00:00:01Z";
+        assert_eq!(nth_timestamp(t, 0, true), Some(1_704_067_210_000_000_000));
+        assert_eq!(nth_timestamp(t, 1, true), Some(1_704_067_203_000_000_000));
+        assert_eq!(nth_timestamp(t, 2, true), Some(1_704_067_201_000_000_000));
+        assert_eq!(nth_timestamp(t, 3, true), None);
+    }
 
     #[test]
     fn auto_intervals() {

@@ -158,9 +158,13 @@ pub struct CountArgs {
     /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
     #[arg(short = 'i', long = "interval", default_value_t = 0)]
     pub interval: u64,
-    /// Only records at least N seconds earlier than the previous record of their source.
+    /// Only records at least N seconds earlier than the previous record of their source; with
+    /// -q P, records whose time is at least N seconds after the P-th timestamp in their text.
     #[arg(long = "delay", default_value_t = 0)]
     pub delay: u64,
+    /// With --delay: which timestamp inside the text to compare with (0 = the first).
+    #[arg(short = 'q', long = "timePos", visible_alias = "time-pos")]
+    pub time_pos: Option<usize>,
     /// One JSON object per row.
     #[arg(long)]
     pub ndjson: bool,

@@ -324,6 +324,9 @@ fn secs(ns: i64) -> f64 {
 }
 
 fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
+    if a.time_pos.is_some() && a.delay == 0 {
+        bail!("-q/--timePos compares timestamps for --delay: give --delay SECONDS too");
+    }
     use crate::analyze::count::{self, CountBy, CountConfig, CountRows};
     let by = match a.extract.as_deref() {
         None | Some("") => {
@@ -344,6 +347,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         range: time_range(g)?,
         by,
         delay: if a.delay > 0 { Some(secs_arg("--delay", a.delay)?) } else { None },
+        time_pos: a.time_pos,
         utc: g.utc,
         ip: ip_info(a.ip, a.geoip.as_deref())?,
     };

@@ -753,3 +753,34 @@ twtest!(huge_interval_and_delay, |dir| {
     let out = dir.cmd("count").args(&["--delay", "10000000000"]).run();
     assert!(out.code == 1 || out.code == 2, "{out:?}");
 });
+
+// `--delay N -q P`: records whose own time is at least N s after the P-th timestamp of the
+// text (0-based; P = 1 is the second timestamp). Upstream inverted the comparison.
+twtest!(delay_against_a_timestamp_in_the_text, |dir| {
+    let f = dir.write(
+        "d.log",
+        "2024-01-01 00:00:10 done, request at 2024-01-01 00:00:09\n\
+         2024-01-01 00:00:20 done, request at 2024-01-01 00:00:12\n\
+         2024-01-01 00:00:30 done, request at 2024-01-01 00:00:25\n\
+         2024-01-01 00:00:40 no second timestamp\n\
+         2024-01-01 00:00:50 done, request at 2024-01-01 00:00:40\n",
+    );
+    dir.import(&[&f]).0.code(0);
+    let total = |args: &[&str]| -> u64 {
+        let out = dir.cmd("count").arg("--ndjson").args(args).run();
+        out.lines()
+            .iter()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["count"].as_u64().unwrap()
+            })
+            .sum()
+    };
+    // Delays are 1, 8, 5, -, 10 seconds.
+    assert_eq!(total(&["--delay", "5", "-q", "1"]), 3);
+    assert_eq!(total(&["--delay", "9", "-q", "1"]), 1);
+    assert_eq!(total(&["--delay", "1", "-q", "1", "-e", "%{word},"]), 4);
+    // -q alone is a usage error.
+    let out = dir.cmd("count").args(&["-q", "1"]).run();
+    out.code(2);
+    assert!(out.stderr.contains("--delay"), "{out:?}");
+});
