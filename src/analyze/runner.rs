@@ -198,6 +198,31 @@ pub(crate) fn with_block<T>(f: impl FnOnce(&mut DecodedBlock) -> T) -> T {
     })
 }
 
+/// The hits of one block, decoded into `blk`.
+fn block_hits(
+    store: &Store,
+    b: &BlockRef,
+    blk: &mut DecodedBlock,
+    filter: &Filter,
+    finder: Option<&memchr::memmem::Finder<'_>>,
+    range: TimeRange,
+) -> Result<Vec<Hit>, StoreError> {
+    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+    let mut hits = Vec::new();
+    filter_block(blk, filter, finder, range, |i| {
+        let r = blk.record(i);
+        hits.push(Hit {
+            ts: r.ts,
+            delta: r.delta,
+            source: r.source,
+            line: r.line,
+            text: r.text.to_vec(),
+        });
+    });
+    Ok(hits)
+}
+
+/// Decodes a batch of blocks in parallel on the rayon pool.
 fn read_batch(
     store: &Store,
     batch: &[BlockRef],
@@ -207,30 +232,14 @@ fn read_batch(
     let finder = filter.required_literal().map(memchr::memmem::Finder::new);
     batch
         .par_iter()
-        .map(|b| {
-            with_block(|blk| {
-                let seg = &store.segments()[b.seg as usize];
-                seg.read_block(b.block as usize, blk)?;
-                let mut hits = Vec::new();
-                filter_block(blk, filter, finder.as_ref(), range, |i| {
-                    let r = blk.record(i);
-                    hits.push(Hit {
-                        ts: r.ts,
-                        delta: r.delta,
-                        source: r.source,
-                        line: r.line,
-                        text: r.text.to_vec(),
-                    });
-                });
-                Ok(hits)
-            })
-        })
+        .map(|b| with_block(|blk| block_hits(store, b, blk, filter, finder.as_ref(), range)))
         .collect()
 }
 
 /// Plans with at most this many blocks are decoded on the calling thread.
 const SMALL_PLAN_BLOCKS: usize = 32;
 
+/// Decodes a batch of blocks on the calling thread.
 fn read_batch_inline(
     store: &Store,
     batch: &[BlockRef],
@@ -238,25 +247,9 @@ fn read_batch_inline(
     range: TimeRange,
 ) -> Result<Vec<Vec<Hit>>, StoreError> {
     let finder = filter.required_literal().map(memchr::memmem::Finder::new);
-    let mut blk = DecodedBlock::default();
-    batch
-        .iter()
-        .map(|b| {
-            store.segments()[b.seg as usize].read_block(b.block as usize, &mut blk)?;
-            let mut hits = Vec::new();
-            filter_block(&blk, filter, finder.as_ref(), range, |i| {
-                let r = blk.record(i);
-                hits.push(Hit {
-                    ts: r.ts,
-                    delta: r.delta,
-                    source: r.source,
-                    line: r.line,
-                    text: r.text.to_vec(),
-                });
-            });
-            Ok(hits)
-        })
-        .collect()
+    with_block(|blk| {
+        batch.iter().map(|b| block_hits(store, b, blk, filter, finder.as_ref(), range)).collect()
+    })
 }
 
 /// Blocks per parallel batch.

@@ -137,24 +137,9 @@ pub struct CountArgs {
     /// json (with -n PATH); normalize; word; field; csv; tsv. Without it: per time bucket.
     #[arg(short = 'e', long = "extract")]
     pub extract: Option<String>,
-    /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
-    #[arg(short = 'p', long = "pos", default_value_t = 1)]
-    pub pos: usize,
-    /// JSONPath for -e json ($.a.b, or a bare top-level name; default: Value).
-    #[arg(short = 'n', long = "name", default_value = "")]
-    pub name: String,
-    /// Grok pattern for -e grok: '%{COMBINEDAPACHELOG}' (with -n clientip) or a name like IP.
-    #[arg(short = 'x', long = "grokPat", visible_alias = "grok-pat", default_value = "")]
-    pub grok_pat: String,
-    /// Extra grok definitions: a file of lines `NAME definition` (`full` = built-ins only).
-    #[arg(short = 'g', long = "grok", env = "TWSLA_GROK")]
-    pub grok: Option<std::path::PathBuf>,
-    /// Turn extracted IPs into: host (reverse DNS), domain, loc, country (loc/country need --geoip).
-    #[arg(long = "ip", value_enum)]
-    pub ip: Option<crate::analyze::ipinfo::IpMode>,
-    /// MaxMind City or Country database (.mmdb) for --ip loc|country.
-    #[arg(long = "geoip", env = "TWSLA_GEOIP")]
-    pub geoip: Option<std::path::PathBuf>,
+    /// Options of the key modes.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
     #[arg(short = 'i', long = "interval", default_value_t = 0)]
     pub interval: u64,
@@ -178,10 +163,25 @@ pub struct ExtractArgs {
     /// What to extract (same modes as count -e).
     #[arg(short = 'e', long = "extract")]
     pub extract: String,
+    /// Options of the key modes.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Print min, max, mean, median, mode and variance instead of the rows.
+    #[arg(long)]
+    pub stats: bool,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// Options shared by the `-e` modes of `count` and `extract`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
     /// Which match of the pattern (1-based); for field/csv/tsv the 0-based field number.
     #[arg(short = 'p', long = "pos", default_value_t = 1)]
     pub pos: usize,
-    /// JSONPath for -e json (default: Value).
+    /// JSONPath for -e json ($.a.b, or a bare top-level name; default: Value); the capture of
+    /// -e grok.
     #[arg(short = 'n', long = "name", default_value = "")]
     pub name: String,
     /// Grok pattern for -e grok: '%{COMBINEDAPACHELOG}' (with -n clientip) or a name like IP.
@@ -196,12 +196,6 @@ pub struct ExtractArgs {
     /// MaxMind City or Country database (.mmdb) for --ip loc|country.
     #[arg(long = "geoip", env = "TWSLA_GEOIP")]
     pub geoip: Option<std::path::PathBuf>,
-    /// Print min, max, mean, median, mode and variance instead of the rows.
-    #[arg(long)]
-    pub stats: bool,
-    /// One JSON object per row.
-    #[arg(long)]
-    pub ndjson: bool,
 }
 
 /// `twsla verify`.

@@ -136,7 +136,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
             if sub_default("name")
                 && let Some(v) = get("name")
             {
-                a.name = v;
+                a.key.name = v;
             }
             if sub_default("interval")
                 && let Some(v) = get("interval")
@@ -148,7 +148,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
             if sub_default("pos")
                 && let Some(v) = get("pos")
             {
-                a.pos = v
+                a.key.pos = v
                     .parse()
                     .with_context(|| format!("{}: pos: not a number: {v:?}", path.display()))?;
             }
@@ -157,12 +157,12 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
             if sub_default("name")
                 && let Some(v) = get("name")
             {
-                a.name = v;
+                a.key.name = v;
             }
             if sub_default("pos")
                 && let Some(v) = get("pos")
             {
-                a.pos = v
+                a.key.pos = v
                     .parse()
                     .with_context(|| format!("{}: pos: not a number: {v:?}", path.display()))?;
             }
@@ -171,8 +171,12 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
     }
     // Grok and IP information, shared by count and extract.
     let (grok_pat, grok, geoip, ip) = match &mut cli.command {
-        Command::Count(a) => (&mut a.grok_pat, &mut a.grok, &mut a.geoip, &mut a.ip),
-        Command::Extract(a) => (&mut a.grok_pat, &mut a.grok, &mut a.geoip, &mut a.ip),
+        Command::Count(a) => {
+            (&mut a.key.grok_pat, &mut a.key.grok, &mut a.key.geoip, &mut a.key.ip)
+        }
+        Command::Extract(a) => {
+            (&mut a.key.grok_pat, &mut a.key.grok, &mut a.key.geoip, &mut a.key.ip)
+        }
         _ => return Ok(unknown),
     };
     if sub_default("grok_pat")

@@ -282,6 +282,14 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+fn extractor(mode: &str, k: &args::KeyArgs) -> Result<crate::analyze::keys::Extractor> {
+    let grok = crate::analyze::keys::GrokOptions {
+        pattern: k.grok_pat.clone(),
+        definitions: k.grok.clone(),
+    };
+    Ok(crate::analyze::keys::Extractor::with_grok(mode, k.pos, &k.name, &grok)?)
+}
+
 fn ip_info(
     mode: Option<crate::analyze::ipinfo::IpMode>,
     geoip: Option<&std::path::Path>,
@@ -332,15 +340,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         None | Some("") => {
             CountBy::Time(if a.interval > 0 { Some(secs_arg("-i", a.interval)?) } else { None })
         }
-        Some(mode) => CountBy::Key(crate::analyze::keys::Extractor::with_grok(
-            mode,
-            a.pos,
-            &a.name,
-            &crate::analyze::keys::GrokOptions {
-                pattern: a.grok_pat.clone(),
-                definitions: a.grok.clone(),
-            },
-        )?),
+        Some(mode) => CountBy::Key(extractor(mode, &a.key)?),
     };
     let cfg = CountConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
@@ -349,7 +349,7 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         delay: if a.delay > 0 { Some(secs_arg("--delay", a.delay)?) } else { None },
         time_pos: a.time_pos,
         utc: g.utc,
-        ip: ip_info(a.ip, a.geoip.as_deref())?,
+        ip: ip_info(a.key.ip, a.key.geoip.as_deref())?,
     };
     let store = Store::open(&g.datastore)?;
     let (rows, st) = count::count(&store, &cfg)?;
@@ -449,16 +449,8 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
     let cfg = ExtractConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
         range: time_range(g)?,
-        extractor: crate::analyze::keys::Extractor::with_grok(
-            &a.extract,
-            a.pos,
-            &a.name,
-            &crate::analyze::keys::GrokOptions {
-                pattern: a.grok_pat.clone(),
-                definitions: a.grok.clone(),
-            },
-        )?,
-        ip: ip_info(a.ip, a.geoip.as_deref())?,
+        extractor: extractor(&a.extract, &a.key)?,
+        ip: ip_info(a.key.ip, a.key.geoip.as_deref())?,
     };
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());

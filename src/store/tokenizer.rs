@@ -35,9 +35,9 @@ pub fn is_word_byte(b: u8) -> bool {
     WORD[b as usize]
 }
 
-/// Calls `f` with every indexable token of `text`, in order (duplicates included).
+/// Calls `f(start, end)` for every maximal run of word bytes in `text`.
 #[inline]
-pub fn for_each_token<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
+fn for_each_run(text: &[u8], mut f: impl FnMut(usize, usize)) {
     let mut i = 0;
     let n = text.len();
     while i < n {
@@ -49,11 +49,20 @@ pub fn for_each_token<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
         while i < n && WORD[text[i] as usize] {
             i += 1;
         }
-        let len = i - start;
-        if len > 0 && len <= MAX_TOKEN_LEN {
-            f(&text[start..i]);
+        if i > start {
+            f(start, i);
         }
     }
+}
+
+/// Calls `f` with every indexable token of `text`, in order (duplicates included).
+#[inline]
+pub fn for_each_token<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
+    for_each_run(text, |a, z| {
+        if z - a <= MAX_TOKEN_LEN {
+            f(&text[a..z]);
+        }
+    });
 }
 
 /// The index term recorded for a block that contains a token longer than [`MAX_TOKEN_LEN`]:
@@ -65,23 +74,9 @@ pub const LONG_TOKEN_MARKER: &[u8] = b"";
 /// and [`LONG_TOKEN_MARKER`] for each longer one.
 #[inline]
 pub fn for_each_index_term<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
-    let mut i = 0;
-    let n = text.len();
-    while i < n {
-        while i < n && !WORD[text[i] as usize] {
-            i += 1;
-        }
-        let start = i;
-        while i < n && WORD[text[i] as usize] {
-            i += 1;
-        }
-        let len = i - start;
-        if len > MAX_TOKEN_LEN {
-            f(LONG_TOKEN_MARKER);
-        } else if len > 0 {
-            f(&text[start..i]);
-        }
-    }
+    for_each_run(text, |a, z| {
+        f(if z - a > MAX_TOKEN_LEN { LONG_TOKEN_MARKER } else { &text[a..z] })
+    });
 }
 
 /// Collects the tokens of `text` (test and tooling helper).
