@@ -254,7 +254,18 @@ fn read_batch_inline(
 
 /// Blocks per parallel batch.
 fn batch_len() -> usize {
-    (rayon::current_num_threads() * 8).clamp(8, 256)
+    #[cfg(test)]
+    if let Some(n) = TEST_BATCH.with(std::cell::Cell::get) {
+        return n;
+    }
+    // Large batches: fewer fork-join points on the pool; the merge keeps order anyway.
+    (rayon::current_num_threads() * 64).clamp(16, 512)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests force small batches so that merges across many batches are exercised.
+    pub(crate) static TEST_BATCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
 /// Streams the hits of `plan` in `(ts, source, line)` order (descending with `reverse`).

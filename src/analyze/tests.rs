@@ -128,7 +128,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn index_equals_naive_scan(i in any::<usize>(), kind in any::<u8>(), cut in 0usize..6, t in 0u8..3) {
+    fn index_equals_naive_scan(i in any::<usize>(), kind in any::<u8>(), cut in 0usize..6, t in 0u8..3, batch in 1usize..40) {
+        super::runner::TEST_BATCH.with(|b| b.set(Some(batch)));
         let (_, store, words) = store();
         let spec = filter_from(&words[i % words.len()], kind, cut);
         let filter = Filter::new(&spec).unwrap();
