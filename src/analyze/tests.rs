@@ -26,12 +26,8 @@ fn store() -> &'static (tempfile::TempDir, Store, Vec<Vec<u8>>) {
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
         let seg = SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 };
         let mut w = StoreWriter::open(&path, seg).unwrap();
-        let opts = ImportOptions {
-            utc: true,
-            segment_text_bytes: 40_000,
-            segment: seg,
-            ..ImportOptions::default()
-        };
+        let opts =
+            ImportOptions { utc: true, segment_text_bytes: 40_000, ..ImportOptions::default() };
         // A second copy of one corpus under another name: equal timestamps in different
         // segments, so the merge order (ts, source, line) across segments is exercised.
         let copy = dir.path().join("linux-copy.log");

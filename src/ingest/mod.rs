@@ -28,7 +28,6 @@ pub use pipeline::run_import;
 
 use crate::model::Nanos;
 use crate::query::{Filter, TimeRange};
-use crate::store::SegmentOptions;
 
 /// How lines are grouped into records.
 #[derive(Debug, Clone, Default)]
@@ -69,8 +68,6 @@ pub struct ImportOptions {
     pub workers: usize,
     /// Text bytes per segment before it is written.
     pub segment_text_bytes: usize,
-    /// Segment writer options.
-    pub segment: SegmentOptions,
 }
 
 impl Default for ImportOptions {
@@ -87,7 +84,6 @@ impl Default for ImportOptions {
             readers: 0,
             workers: 0,
             segment_text_bytes: 64 << 20,
-            segment: SegmentOptions::default(),
         }
     }
 }
