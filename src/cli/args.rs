@@ -135,13 +135,13 @@ pub struct CountArgs {
     /// Count per key: ip, ipv6, mac, email, number, uuid, creditcard, mynumber, phone_jp,
     /// phone_us, phone_intl, zip_jp; a regex with a group (or %{word}, %{ip}, ... placeholders);
     /// json (with -n PATH); normalize; word; field; csv; tsv. Without it: per time bucket.
-    #[arg(short = 'e', long = "extract")]
+    #[arg(short = 'e', long = "extract", env = "TWSLA_EXTRACT")]
     pub extract: Option<String>,
     /// Options of the key modes.
     #[command(flatten)]
     pub key: KeyArgs,
     /// Bucket size in seconds (0 = automatic: 60, 300, 600 or 3600 by the data's time span).
-    #[arg(short = 'i', long = "interval", default_value_t = 0)]
+    #[arg(short = 'i', long = "interval", env = "TWSLA_INTERVAL", default_value_t = 0)]
     pub interval: u64,
     /// Only records at least N seconds earlier than the previous record of their source; with
     /// -q P, records whose time is at least N seconds after the P-th timestamp in their text.
@@ -182,16 +182,22 @@ pub struct KeyArgs {
     pub pos: usize,
     /// JSONPath for -e json ($.a.b, or a bare top-level name; default: Value); the capture of
     /// -e grok.
-    #[arg(short = 'n', long = "name", default_value = "")]
+    #[arg(short = 'n', long = "name", env = "TWSLA_NAME", default_value = "")]
     pub name: String,
     /// Grok pattern for -e grok: '%{COMBINEDAPACHELOG}' (with -n clientip) or a name like IP.
-    #[arg(short = 'x', long = "grokPat", visible_alias = "grok-pat", default_value = "")]
+    #[arg(
+        short = 'x',
+        long = "grokPat",
+        visible_alias = "grok-pat",
+        env = "TWSLA_GROKPAT",
+        default_value = ""
+    )]
     pub grok_pat: String,
     /// Extra grok definitions: a file of lines `NAME definition` (`full` = built-ins only).
     #[arg(short = 'g', long = "grok", env = "TWSLA_GROK")]
     pub grok: Option<std::path::PathBuf>,
     /// Turn extracted IPs into: host (reverse DNS), domain, loc, country (loc/country need --geoip).
-    #[arg(long = "ip", value_enum)]
+    #[arg(long = "ip", value_enum, env = "TWSLA_IP")]
     pub ip: Option<crate::analyze::ipinfo::IpMode>,
     /// MaxMind City or Country database (.mmdb) for --ip loc|country.
     #[arg(long = "geoip", env = "TWSLA_GEOIP")]

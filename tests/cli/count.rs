@@ -784,3 +784,17 @@ twtest!(delay_against_a_timestamp_in_the_text, |dir| {
     out.code(2);
     assert!(out.stderr.contains("--delay"), "{out:?}");
 });
+
+// Upstream's viper read every key from TWSLA_<KEY>; the command line still wins.
+twtest!(count_options_from_the_environment, |dir| {
+    dir.import(&[syslog()]).0.code(0);
+    let rows = |c: &mut crate::util::Cmd| -> Vec<String> { c.run().lines() };
+    let env_ip = rows(dir.cmd("count").env("TWSLA_EXTRACT", "ip").arg("--ndjson"));
+    assert_eq!(env_ip.len(), 68);
+    assert!(env_ip[0].contains("150.183.249.110"), "{env_ip:?}");
+    let cli_wins =
+        rows(dir.cmd("count").env("TWSLA_EXTRACT", "ip").args(&["--ndjson", "-e", "email"]));
+    assert!(cli_wins.len() < 68, "{cli_wins:?}");
+    let hourly = rows(dir.cmd("count").env("TWSLA_INTERVAL", "86400").arg("--ndjson"));
+    assert_eq!(hourly.len(), 44);
+});
