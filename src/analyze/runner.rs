@@ -222,35 +222,28 @@ fn block_hits(
     Ok(hits)
 }
 
-/// Decodes a batch of blocks in parallel on the rayon pool.
+/// Decodes a batch of blocks: in parallel on the rayon pool, or on the calling thread for
+/// small plans (starting threads would cost more than the work).
 fn read_batch(
     store: &Store,
     batch: &[BlockRef],
     filter: &Filter,
     range: TimeRange,
+    parallel: bool,
 ) -> Result<Vec<Vec<Hit>>, StoreError> {
     let finder = filter.required_literal().map(memchr::memmem::Finder::new);
-    batch
-        .par_iter()
-        .map(|b| with_block(|blk| block_hits(store, b, blk, filter, finder.as_ref(), range)))
-        .collect()
+    let hits = |blk: &mut DecodedBlock, b: &BlockRef| {
+        block_hits(store, b, blk, filter, finder.as_ref(), range)
+    };
+    if parallel {
+        batch.par_iter().map(|b| with_block(|blk| hits(blk, b))).collect()
+    } else {
+        with_block(|blk| batch.iter().map(|b| hits(blk, b)).collect())
+    }
 }
 
 /// Plans with at most this many blocks are decoded on the calling thread.
 const SMALL_PLAN_BLOCKS: usize = 32;
-
-/// Decodes a batch of blocks on the calling thread.
-fn read_batch_inline(
-    store: &Store,
-    batch: &[BlockRef],
-    filter: &Filter,
-    range: TimeRange,
-) -> Result<Vec<Vec<Hit>>, StoreError> {
-    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
-    with_block(|blk| {
-        batch.iter().map(|b| block_hits(store, b, blk, filter, finder.as_ref(), range)).collect()
-    })
-}
 
 /// Blocks per parallel batch.
 fn batch_len() -> usize {
@@ -296,11 +289,7 @@ pub fn scan_ordered(
     std::thread::scope(|scope| {
         let produce = move || {
             for r in &batches {
-                let res = if small {
-                    read_batch_inline(store, &order_ref[r.clone()], filter, range)
-                } else {
-                    read_batch(store, &order_ref[r.clone()], filter, range)
-                };
+                let res = read_batch(store, &order_ref[r.clone()], filter, range, !small);
                 let failed = res.is_err();
                 if tx.send(res).is_err() || failed {
                     break;
