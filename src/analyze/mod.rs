@@ -3,11 +3,15 @@
 //! writers (and later the TUI).
 
 pub mod count;
+pub mod delay;
 pub mod extract;
+pub mod heatmap;
 pub mod ipinfo;
 pub mod keys;
+pub mod relation;
 pub mod runner;
 pub mod search;
+pub mod timeview;
 
 /// Whether the consumer wants more rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

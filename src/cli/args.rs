@@ -68,6 +68,14 @@ pub enum Command {
     Count(CountArgs),
     /// Extract a value per record (-e), with its change and rate, or statistics.
     Extract(ExtractArgs),
+    /// Late records: how far each went back in time, or its lag behind a timestamp in its text.
+    Delay(DelayArgs),
+    /// Records per date (or weekday, -w) and hour of day.
+    Heatmap(HeatmapArgs),
+    /// Records in time order with the time since a marked record and since the previous one.
+    Time(TimeArgs),
+    /// Values of two or more items (ip, mac, email, url, kv, regex/P/) seen together: a graph.
+    Relation(RelationArgs),
     /// Check every checksum and invariant of the store; print per-segment statistics.
     Verify(VerifyArgs),
     /// Print the version.
@@ -208,6 +216,73 @@ pub struct KeyArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// One JSON object per segment.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla delay`.
+#[derive(Debug, Args)]
+pub struct DelayArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// 0: records earlier than the previous record of their source (delay = how far back);
+    /// P >= 1: the record's time minus the P-th further timestamp in its text.
+    #[arg(short = 'q', long = "timePos", visible_alias = "time-pos", default_value_t = 0)]
+    pub time_pos: usize,
+    /// Row order: delay (largest first) or time.
+    #[arg(long = "sort", value_enum, default_value = "delay")]
+    pub sort: DelaySort,
+    /// Only the first N rows (in the chosen order).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// Row order of `delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DelaySort {
+    /// Largest delay first.
+    Delay,
+    /// Oldest first.
+    Time,
+}
+
+/// `twsla heatmap`.
+#[derive(Debug, Args)]
+pub struct HeatmapArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// Per weekday (Sunday..Saturday) instead of per date.
+    #[arg(short = 'w', long = "week")]
+    pub week: bool,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla time`.
+#[derive(Debug, Args)]
+pub struct TimeArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// The reference row (0-based) that Diff is measured from.
+    #[arg(short = 'm', long = "mark", default_value_t = 0)]
+    pub mark: u64,
+    /// One JSON object per row, then one with the statistics.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla relation`.
+#[derive(Debug, Args)]
+pub struct RelationArgs {
+    /// Two or more items: ip, ipv6, mac, email, url, kv, regex/PATTERN/ (each may end in :N,
+    /// the N-th match, 0-based); other words are simple filters (a leading ^ excludes).
+    #[arg(required = true)]
+    pub words: Vec<String>,
+    /// One JSON object per tuple, then the graph's nodes and edges.
     #[arg(long)]
     pub ndjson: bool,
 }

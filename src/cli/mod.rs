@@ -7,6 +7,7 @@
 //! A closed pipe (`twsla search | head`) ends quietly with 0.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod analyzers_b;
 pub mod args;
 pub mod config;
 
@@ -73,6 +74,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => search_cmd(&cli.global, a),
         Command::Count(a) => count_cmd(&cli.global, a),
         Command::Extract(a) => extract_cmd(&cli.global, a),
+        Command::Delay(a) => analyzers_b::delay_cmd(&cli.global, a),
+        Command::Heatmap(a) => analyzers_b::heatmap_cmd(&cli.global, a),
+        Command::Time(a) => analyzers_b::time_cmd(&cli.global, a),
+        Command::Relation(a) => analyzers_b::relation_cmd(&cli.global, a),
         Command::Verify(a) => verify(&cli.global, a),
         Command::Version => {
             println!("twsla {}", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,370 @@
+//! `delay`: records that took long (spec §6.6).
+//!
+//! Two ways to measure a record's delay:
+//! * [`DelayMode::Backward`] (upstream mode A, `-q 0`): the record's timestamp is earlier
+//!   than that of the previous record of the same source (an access log writes the request
+//!   start time when the response is sent); the delay is how far it went back, `-delta`.
+//! * [`DelayMode::TimePos`] (mode B, `-q P`): the record's time minus the `P`-th (0-based)
+//!   timestamp inside its text (a relayed log: the relay's time, then the origin's). The
+//!   delay may be negative. Year-less timestamps in the text take their year from the
+//!   record's own time (upstream resolved them against "now", so logs from another year got
+//!   delays of years).
+//!
+//! Rows come sorted by delay, largest first (ties by time, source, line), or by time.
+//!
+//! Memory: [`DelayOrder::Time`] in mode B streams (a decode batch); otherwise the kept rows
+//! (all delayed records, or `limit` of them with a limit) plus a decode batch. Mode A reads
+//! only the time and delta columns of each block and decompresses the text of a block only
+//! when it holds a backward step.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::runner::{self, ScanStats};
+use super::{AnalyzeError, Flow};
+use crate::ingest::timestamp::{TimestampParser, TsOptions};
+use crate::model::{Nanos, Record, SourceId};
+use crate::query::{Filter, TimeRange};
+use crate::store::{Store, StoreError};
+
+/// How the delay of a record is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayMode {
+    /// How far the record's time went back from the previous record of its source.
+    Backward,
+    /// The record's time minus the `n`-th (0-based) timestamp in its text.
+    TimePos(usize),
+}
+
+/// Output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DelayOrder {
+    /// Largest delay first (upstream's order).
+    #[default]
+    Delay,
+    /// Oldest first.
+    Time,
+}
+
+/// What to look for.
+#[derive(Debug, Clone)]
+pub struct DelayConfig {
+    /// Line filter.
+    pub filter: Filter,
+    /// Time range.
+    pub range: TimeRange,
+    /// How delays are measured.
+    pub mode: DelayMode,
+    /// Zone-less timestamps in the text are UTC (mode B).
+    pub utc: bool,
+    /// Row order.
+    pub order: DelayOrder,
+    /// Only the first `limit` rows (in `order`).
+    pub limit: Option<usize>,
+}
+
+/// One delayed record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DelayRow {
+    /// The record's timestamp (ns).
+    pub time: Nanos,
+    /// The delay (ns); positive = the record was late.
+    pub delay: i64,
+    /// Source id.
+    pub source: SourceId,
+    /// Line number of the record's first line.
+    pub line: u64,
+    /// Raw text.
+    pub text: Vec<u8>,
+}
+
+/// Totals of a delay run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DelayStats {
+    /// Rows found (before `limit`).
+    pub rows: u64,
+    /// Scan counters.
+    pub scan: ScanStats,
+}
+
+fn by_delay(a: &DelayRow, b: &DelayRow) -> Ordering {
+    b.delay.cmp(&a.delay).then_with(|| (a.time, a.source, a.line).cmp(&(b.time, b.source, b.line)))
+}
+
+fn by_time(a: &DelayRow, b: &DelayRow) -> Ordering {
+    (a.time, a.source, a.line).cmp(&(b.time, b.source, b.line))
+}
+
+/// The mergeable state of a delay run: the rows kept so far (the best `limit` of them with a
+/// limit; pruned when twice as many have gathered). Memory: O(kept rows).
+#[derive(Debug, Clone)]
+pub struct DelayState {
+    rows: Vec<DelayRow>,
+    found: u64,
+    order: DelayOrder,
+    limit: Option<usize>,
+}
+
+impl DelayState {
+    /// An empty state.
+    pub fn new(order: DelayOrder, limit: Option<usize>) -> Self {
+        DelayState { rows: Vec::new(), found: 0, order, limit }
+    }
+
+    fn cmp(&self) -> fn(&DelayRow, &DelayRow) -> Ordering {
+        match self.order {
+            DelayOrder::Delay => by_delay,
+            DelayOrder::Time => by_time,
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: DelayRow) {
+        self.found += 1;
+        self.rows.push(row);
+        if let Some(n) = self.limit
+            && self.rows.len() >= 2 * n.max(512)
+        {
+            self.prune();
+        }
+    }
+
+    fn prune(&mut self) {
+        let Some(n) = self.limit else { return };
+        if self.rows.len() > n {
+            if n > 0 {
+                let cmp = self.cmp();
+                self.rows.select_nth_unstable_by(n, cmp);
+            }
+            self.rows.truncate(n);
+        }
+    }
+
+    /// Combines two states (associative; the order of the operands does not matter).
+    pub fn merge(mut self, other: DelayState) -> DelayState {
+        self.found += other.found;
+        self.rows.extend(other.rows);
+        if self.limit.is_some_and(|n| self.rows.len() > 2 * n.max(512)) {
+            self.prune();
+        }
+        self
+    }
+
+    /// The rows in order (at most `limit`) and how many were found.
+    pub fn finish(mut self) -> (Vec<DelayRow>, u64) {
+        self.prune();
+        let cmp = self.cmp();
+        self.rows.sort_unstable_by(cmp);
+        (self.rows, self.found)
+    }
+}
+
+/// The `n`-th (0-based) timestamp in `text`; year-less ones resolved near `reference` (ns).
+pub fn nth_timestamp_near(text: &[u8], n: usize, utc: bool, reference: Nanos) -> Option<Nanos> {
+    let mut p = TimestampParser::new(TsOptions { utc, reference_ns: Some(reference) });
+    let mut at = 0usize;
+    for k in 0..=n {
+        let found = p.parse(&text[at..])?;
+        if k == n {
+            return Some(found.ns);
+        }
+        at += found.end.max(found.start + 1);
+        if at >= text.len() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The delay of a record (`None`: it has none).
+fn delay_of(mode: DelayMode, utc: bool, r: &Record<'_>) -> Option<i64> {
+    match mode {
+        DelayMode::Backward => (r.delta < 0).then(|| r.delta.saturating_neg()),
+        DelayMode::TimePos(p) => {
+            nth_timestamp_near(r.text, p, utc, r.ts).map(|t2| r.ts.saturating_sub(t2))
+        }
+    }
+}
+
+fn row_of(r: &Record<'_>, delay: i64) -> DelayRow {
+    DelayRow { time: r.ts, delay, source: r.source, line: r.line, text: r.text.to_vec() }
+}
+
+/// Runs `delay`, calling `emit` with each row in the configured order.
+pub fn delay(
+    store: &Store,
+    cfg: &DelayConfig,
+    emit: &mut dyn FnMut(&DelayRow) -> Result<Flow, AnalyzeError>,
+) -> Result<DelayStats, AnalyzeError> {
+    let plan = runner::plan(store, &cfg.filter, cfg.range)?;
+    let (mode, utc) = (cfg.mode, cfg.utc);
+    if let (DelayMode::TimePos(_), DelayOrder::Time) = (mode, cfg.order) {
+        // Streams in time order: nothing is kept.
+        let mut rows = 0u64;
+        let limit = cfg.limit.map(|l| l as u64);
+        if limit == Some(0) {
+            return Ok(DelayStats::default());
+        }
+        let scan = runner::scan_ordered(store, &plan, &cfg.filter, cfg.range, false, |h| {
+            let rec =
+                Record { ts: h.ts, delta: h.delta, source: h.source, line: h.line, text: &h.text };
+            let Some(d) = delay_of(mode, utc, &rec) else { return Ok(Flow::Continue) };
+            rows += 1;
+            let flow = emit(&row_of(&rec, d))?;
+            Ok(if limit.is_some_and(|l| rows >= l) { Flow::Stop } else { flow })
+        })?;
+        return Ok(DelayStats { rows, scan });
+    }
+    let init = || DelayState::new(cfg.order, cfg.limit);
+    let (state, scan) = match mode {
+        DelayMode::Backward => backward_steps(store, &plan, &cfg.filter, cfg.range, &init)?,
+        DelayMode::TimePos(_) => runner::scan_fold(
+            store,
+            &plan,
+            &cfg.filter,
+            cfg.range,
+            init,
+            |st, r| {
+                if let Some(d) = delay_of(mode, utc, r) {
+                    st.push(row_of(r, d));
+                }
+            },
+            DelayState::merge,
+        )?,
+    };
+    let (rows, found) = state.finish();
+    for r in &rows {
+        if emit(r)? == Flow::Stop {
+            break;
+        }
+    }
+    Ok(DelayStats { rows: found, scan })
+}
+
+/// Mode A without decompressing text where it cannot matter: the time and delta columns of
+/// each block are read first, and the text only for blocks holding a backward step.
+fn backward_steps(
+    store: &Store,
+    plan: &runner::Plan,
+    filter: &Filter,
+    range: TimeRange,
+    init: &(dyn Fn() -> DelayState + Sync),
+) -> Result<(DelayState, ScanStats), StoreError> {
+    let (state, hits, read) = plan
+        .blocks
+        .par_iter()
+        .try_fold(
+            || (init(), 0u64, 0u64),
+            |(mut st, mut hits, mut read), b| {
+                runner::with_block(|blk| {
+                    let seg = &store.segments()[b.seg as usize];
+                    seg.read_columns(b.block as usize, blk)?;
+                    let cand: Vec<usize> = (0..blk.len())
+                        .filter(|&i| blk.delta[i] < 0 && range.contains(blk.ts[i]))
+                        .collect();
+                    if cand.is_empty() {
+                        return Ok::<_, StoreError>(());
+                    }
+                    seg.read_block(b.block as usize, blk)?;
+                    read += 1;
+                    for i in cand {
+                        let r = blk.record(i);
+                        if filter.matches(r.text) {
+                            hits += 1;
+                            st.push(row_of(&r, r.delta.saturating_neg()));
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok::<_, StoreError>((st, hits, read))
+            },
+        )
+        .try_reduce(|| (init(), 0, 0), |a, b| Ok((a.0.merge(b.0), a.1 + b.1, a.2 + b.2)))?;
+    let scan = ScanStats {
+        blocks_total: plan.total_blocks,
+        blocks_read: read,
+        rows_read: plan.candidate_rows,
+        hits,
+    };
+    Ok((state, scan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn row(time: i64, delay: i64, line: u64) -> DelayRow {
+        DelayRow { time, delay, source: 0, line, text: Vec::new() }
+    }
+
+    fn state(rows: &[(i64, i64)], order: DelayOrder, limit: Option<usize>) -> DelayState {
+        let mut s = DelayState::new(order, limit);
+        for (i, &(t, d)) in rows.iter().enumerate() {
+            s.push(row(t, d, i as u64));
+        }
+        s
+    }
+
+    #[test]
+    fn order_and_limit() {
+        let rows = [(5, 1), (1, 3), (3, 3), (2, -1)];
+        let (v, n) = state(&rows, DelayOrder::Delay, None).finish();
+        assert_eq!(n, 4);
+        assert_eq!(
+            v.iter().map(|r| (r.time, r.delay)).collect::<Vec<_>>(),
+            [(1, 3), (3, 3), (5, 1), (2, -1)]
+        );
+        let (v, n) = state(&rows, DelayOrder::Time, Some(2)).finish();
+        assert_eq!(n, 4);
+        assert_eq!(v.iter().map(|r| r.time).collect::<Vec<_>>(), [1, 2]);
+        assert!(state(&rows, DelayOrder::Delay, Some(0)).finish().0.is_empty());
+    }
+
+    #[test]
+    fn timestamps_in_text() {
+        let t = b"2024-01-01T00:00:10Z relayed: 2024-01-01T00:00:03Z x";
+        let r = Record { ts: 1_704_067_210_000_000_000, delta: 0, source: 0, line: 1, text: t };
+        assert_eq!(delay_of(DelayMode::TimePos(1), true, &r), Some(7_000_000_000));
+        assert_eq!(delay_of(DelayMode::TimePos(2), true, &r), None);
+        assert_eq!(delay_of(DelayMode::Backward, true, &r), None);
+        let back = Record { delta: -5, ..r };
+        assert_eq!(delay_of(DelayMode::Backward, true, &back), Some(5));
+        // A year-less timestamp takes the year of the record, not of "now".
+        let old = b"Jul 27 14:41:59 relay: Jul 27 14:41:54 host x";
+        let ts = 1_122_475_319_000_000_000; // 2005-07-27T14:41:59Z
+        assert_eq!(nth_timestamp_near(old, 1, true, ts), Some(ts - 5_000_000_000));
+    }
+
+    proptest! {
+        /// merge is associative, init is its identity, and any split of the input gives the
+        /// same result as one state over all of it.
+        #[test]
+        fn merge_laws(
+            rows in proptest::collection::vec((0i64..50, -5i64..5), 0..80),
+            cut1 in 0usize..80, cut2 in 0usize..80,
+            lim in proptest::option::of(0usize..10), time in any::<bool>(),
+        ) {
+            let order = if time { DelayOrder::Time } else { DelayOrder::Delay };
+            let n = rows.len();
+            let (a, b) = (cut1.min(n), cut2.min(n));
+            let (a, b) = (a.min(b), a.max(b));
+            let mk = |lo: usize, hi: usize| {
+                let mut s = DelayState::new(order, lim);
+                for (i, &(t, d)) in rows.iter().enumerate().take(hi).skip(lo) {
+                    s.push(row(t, d, i as u64));
+                }
+                s
+            };
+            let whole = mk(0, n).finish();
+            let left = mk(0, a).merge(mk(a, b)).merge(mk(b, n)).finish();
+            let right = mk(0, a).merge(mk(a, b).merge(mk(b, n))).finish();
+            let ident = DelayState::new(order, lim).merge(mk(0, n)).finish();
+            prop_assert_eq!(&left, &whole);
+            prop_assert_eq!(&right, &whole);
+            prop_assert_eq!(&ident, &whole);
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The `delay`, `heatmap`, `time` and `relation` commands: connect the operators to NDJSON
+//! (`--ndjson`), a table (a terminal) or tab-separated text (a pipe or file).
+//!
+//! NDJSON rows:
+//! * delay: `{"time","delay","source","line","text"}` (`delay` in seconds);
+//! * heatmap: `{"date":"YYYY-MM-DD","hour","count"}`, or with `-w`
+//!   `{"weekday":"Sunday","hour","count"}`;
+//! * time: `{"kind":"row","index","time","diff","delta","source","line","text"}` per record
+//!   (seconds), then `{"kind":"stats","rows","mean","median","mode":[...],"stddev"}` when
+//!   there are two rows or more;
+//! * relation: `{"kind":"tuple","values":[...],"count"}` per tuple (count descending), then
+//!   the graph: `{"kind":"node","id","column","item","value","count"}` and
+//!   `{"kind":"edge","source","target","count"}` (`source`/`target` are node ids; edges link
+//!   values of adjacent columns).
+//!
+//! Text that is not UTF-8 is written with U+FFFD and, losslessly, base64 in a `<name>_b64`
+//! field.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use super::args::{DelayArgs, DelaySort, Global, HeatmapArgs, RelationArgs, TimeArgs};
+use super::{bytes_field, filter_spec, secs, time_range};
+use crate::analyze::Flow;
+use crate::model::format_rfc3339;
+use crate::output::{human, ndjson};
+use crate::query::Filter;
+use crate::store::Store;
+
+fn exit(found: bool) -> ExitCode {
+    if found { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Text for one tab-separated field: tabs and newlines become spaces.
+fn tsv_field(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
+    let clean: Vec<u8> =
+        b.iter().map(|&c| if c == b'\t' || c == b'\n' { b' ' } else { c }).collect();
+    out.write_all(&clean)
+}
+
+/// `{time, <fields>, source, line, text(+_b64)}` of a record row.
+fn record_json(
+    store: &Store,
+    utc: bool,
+    time: i64,
+    fields: serde_json::Value,
+    source: u32,
+    line: u64,
+    text: &[u8],
+) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("time".into(), format_rfc3339(time, utc).into());
+    if let serde_json::Value::Object(f) = fields {
+        m.extend(f);
+    }
+    m.insert("source".into(), store.source_path(source).into());
+    m.insert("line".into(), line.into());
+    if let serde_json::Value::Object(t) = bytes_field("text", text, json!({})) {
+        m.extend(t);
+    }
+    serde_json::Value::Object(m)
+}
+
+/// The first 19 characters of an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS`).
+fn short_time(ns: i64, utc: bool) -> String {
+    let t = format_rfc3339(ns, utc);
+    t.chars().take(19).collect()
+}
+
+pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
+    use crate::analyze::delay::{self, DelayConfig, DelayMode, DelayOrder};
+    let cfg = DelayConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: time_range(g)?,
+        mode: if a.time_pos == 0 { DelayMode::Backward } else { DelayMode::TimePos(a.time_pos) },
+        utc: g.utc,
+        order: match a.sort {
+            DelaySort::Delay => DelayOrder::Delay,
+            DelaySort::Time => DelayOrder::Time,
+        },
+        limit: a.limit,
+    };
+    let store = Store::open(&g.datastore)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let tty = io::stdout().is_terminal() && !a.ndjson;
+    if tty {
+        writeln!(out, "{:>12} {:<19} Log", "Delay", "Time")?;
+    }
+    let mut shown = 0u64;
+    let st = delay::delay(&store, &cfg, &mut |r| {
+        shown += 1;
+        if a.ndjson {
+            let v = record_json(
+                &store,
+                g.utc,
+                r.time,
+                json!({"delay": secs(r.delay)}),
+                r.source,
+                r.line,
+                &r.text,
+            );
+            ndjson::write_value(&mut out, &v)?;
+        } else if tty {
+            write!(out, "{:>12.3} {} ", secs(r.delay), short_time(r.time, g.utc))?;
+            out.write_all(String::from_utf8_lossy(&r.text).as_bytes())?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{}\t{:.3}\t", format_rfc3339(r.time, g.utc), secs(r.delay))?;
+            tsv_field(&mut out, &r.text)?;
+            writeln!(out)?;
+        }
+        Ok(Flow::Continue)
+    })?;
+    if tty {
+        writeln!(
+            out,
+            "Results {}/{}/{}",
+            human::comma(shown),
+            human::comma(st.rows),
+            human::comma(st.scan.rows_read)
+        )?;
+    }
+    out.flush()?;
+    Ok(exit(shown > 0))
+}
+
+pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
+    use crate::analyze::heatmap::{self, Day, HeatmapBy, HeatmapConfig, WEEKDAYS, civil_from_days};
+    let cfg = HeatmapConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: time_range(g)?,
+        by: if a.week { HeatmapBy::Weekday } else { HeatmapBy::Date },
+        utc: g.utc,
+    };
+    let store = Store::open(&g.datastore)?;
+    let (rows, st) = heatmap::heatmap(&store, &cfg)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let tty = io::stdout().is_terminal() && !a.ndjson;
+    let label = |d: Day, sep: char| match d {
+        Day::Date(n) => {
+            let (y, m, d) = civil_from_days(n);
+            format!("{y:04}{sep}{m:02}{sep}{d:02}")
+        }
+        Day::Weekday(w) => WEEKDAYS[usize::from(w) % 7].to_string(),
+    };
+    if tty {
+        writeln!(
+            out,
+            "{:<12} {:>4} {:>12}",
+            if a.week { "Weekday" } else { "Date" },
+            "Hour",
+            "Count"
+        )?;
+    }
+    for r in &rows {
+        if a.ndjson {
+            let v = match r.day {
+                Day::Date(_) => {
+                    json!({"date": label(r.day, '-'), "hour": r.hour, "count": r.count})
+                }
+                Day::Weekday(_) => {
+                    json!({"weekday": label(r.day, '-'), "hour": r.hour, "count": r.count})
+                }
+            };
+            ndjson::write_value(&mut out, &v)?;
+        } else if tty {
+            writeln!(out, "{:<12} {:>4} {:>12}", label(r.day, '/'), r.hour, human::comma(r.count))?;
+        } else {
+            writeln!(out, "{}\t{}\t{}", label(r.day, '-'), r.hour, r.count)?;
+        }
+    }
+    if tty {
+        let mean = if st.cells > 0 { st.hits as f64 / st.cells as f64 } else { 0.0 };
+        writeln!(
+            out,
+            "Results {}/{}/{} m:{mean:.3}",
+            human::comma(st.cells),
+            human::comma(st.hits),
+            human::comma(st.scan.rows_read)
+        )?;
+    }
+    out.flush()?;
+    Ok(exit(st.hits > 0))
+}
+
+pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
+    use crate::analyze::timeview::{self, TimeConfig};
+    let cfg = TimeConfig {
+        filter: Filter::new(&filter_spec(g, &a.filters))?,
+        range: time_range(g)?,
+        mark: a.mark,
+    };
+    let store = Store::open(&g.datastore)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let tty = io::stdout().is_terminal() && !a.ndjson;
+    if tty {
+        writeln!(out, "  {:>14} {:>12} {:<19} Log", "Diff", "Delta", "Time")?;
+    }
+    let mut rows = 0u64;
+    let (summary, st) = timeview::time_rows(&store, &cfg, &mut |r| {
+        rows += 1;
+        if a.ndjson {
+            let v = record_json(
+                &store,
+                g.utc,
+                r.time,
+                json!({"diff": secs(r.diff), "delta": secs(r.delta)}),
+                r.source,
+                r.line,
+                &r.text,
+            );
+            let mut o = serde_json::Map::new();
+            o.insert("kind".into(), "row".into());
+            o.insert("index".into(), r.index.into());
+            if let serde_json::Value::Object(m) = v {
+                o.extend(m);
+            }
+            ndjson::write_value(&mut out, &o)?;
+        } else if tty {
+            let mark = if r.index == a.mark { '*' } else { ' ' };
+            write!(
+                out,
+                "{mark} {:>14.3} {:>12.3} {} ",
+                secs(r.diff),
+                secs(r.delta),
+                short_time(r.time, g.utc)
+            )?;
+            out.write_all(String::from_utf8_lossy(&r.text).as_bytes())?;
+            writeln!(out)?;
+        } else {
+            write!(
+                out,
+                "{}\t{:.3}\t{:.3}\t",
+                format_rfc3339(r.time, g.utc),
+                secs(r.diff),
+                secs(r.delta)
+            )?;
+            tsv_field(&mut out, &r.text)?;
+            writeln!(out)?;
+        }
+        Ok(Flow::Continue)
+    })?;
+    if let Some(s) = &summary {
+        if a.ndjson {
+            let mut v = serde_json::to_value(s)?;
+            if let serde_json::Value::Object(m) = &mut v {
+                let mut o = serde_json::Map::new();
+                o.insert("kind".into(), "stats".into());
+                o.extend(std::mem::take(m));
+                v = serde_json::Value::Object(o);
+            }
+            ndjson::write_value(&mut out, &v)?;
+        } else if tty {
+            let mode: Vec<String> = s.mode.iter().map(|m| format!("{m}")).collect();
+            writeln!(
+                out,
+                "  Mean:{:.3} Median:{:.3} Mode:[{}] StdDiv:{:.3}",
+                s.mean,
+                s.median,
+                mode.join(" "),
+                s.stddev
+            )?;
+        }
+    }
+    if tty {
+        writeln!(out, "Results {}/{}", human::comma(rows), human::comma(st.rows_read))?;
+    }
+    out.flush()?;
+    Ok(exit(rows > 0))
+}
+
+pub(super) fn relation_cmd(g: &Global, a: &RelationArgs) -> Result<ExitCode> {
+    use crate::analyze::relation::{self, RelationConfig, parse_items};
+    let (items, filters) = parse_items(&a.words)?;
+    if items.len() < 2 {
+        bail!(
+            "relation needs two or more items (ip, ipv6, mac, email, url, kv, regex/PATTERN/), \
+             got {}: {:?}",
+            items.len(),
+            items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>()
+        );
+    }
+    let names: Vec<String> = items.iter().map(|i| i.name.clone()).collect();
+    let cfg = RelationConfig {
+        filter: Filter::new(&filter_spec(g, &filters))?,
+        range: time_range(g)?,
+        items,
+    };
+    let store = Store::open(&g.datastore)?;
+    let (rel, st) = relation::relation(&store, &cfg)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let tty = io::stdout().is_terminal() && !a.ndjson;
+    let lossy = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    if a.ndjson {
+        for t in &rel.tuples {
+            let mut o = serde_json::Map::new();
+            o.insert("kind".into(), "tuple".into());
+            o.insert("values".into(), t.values.iter().map(|v| lossy(v)).collect());
+            if t.values.iter().any(|v| std::str::from_utf8(v).is_err()) {
+                o.insert("values_b64".into(), t.values.iter().map(|v| ndjson::base64(v)).collect());
+            }
+            o.insert("count".into(), t.count.into());
+            ndjson::write_value(&mut out, &o)?;
+        }
+        for n in &rel.nodes {
+            let item = names.get(n.column).map_or("", String::as_str);
+            let v = bytes_field("value", &n.value, json!({"count": n.count}));
+            let mut o = serde_json::Map::new();
+            o.insert("kind".into(), "node".into());
+            o.insert("id".into(), n.id.into());
+            o.insert("column".into(), n.column.into());
+            o.insert("item".into(), item.into());
+            if let serde_json::Value::Object(m) = v {
+                o.extend(m);
+            }
+            ndjson::write_value(&mut out, &o)?;
+        }
+        for e in &rel.edges {
+            ndjson::write_value(
+                &mut out,
+                &json!({"kind": "edge", "source": e.source, "target": e.target, "count": e.count}),
+            )?;
+        }
+    } else {
+        if tty {
+            for n in &names {
+                write!(out, "{n:<20} ")?;
+            }
+            writeln!(out, "{:>12}", "Count")?;
+        }
+        for t in &rel.tuples {
+            if tty {
+                for v in &t.values {
+                    write!(out, "{:<20} ", lossy(v))?;
+                }
+                writeln!(out, "{:>12}", human::comma(t.count))?;
+            } else {
+                for v in &t.values {
+                    tsv_field(&mut out, v)?;
+                    out.write_all(b"\t")?;
+                }
+                writeln!(out, "{}", t.count)?;
+            }
+        }
+        if tty {
+            let mean = if st.keys > 0 { st.hits as f64 / st.keys as f64 } else { 0.0 };
+            writeln!(
+                out,
+                "Results {}/{}/{} m:{mean:.3}",
+                human::comma(st.keys),
+                human::comma(st.hits),
+                human::comma(st.scan.rows_read)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit(st.hits > 0))
+}
