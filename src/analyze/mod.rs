@@ -36,3 +36,5 @@ pub enum AnalyzeError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_b;

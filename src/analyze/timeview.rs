@@ -150,7 +150,7 @@ pub enum TimeError {
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
     /// `--mark` beyond the rows.
-    #[error("--mark {mark}: there are only {rows} rows (the first is 0)")]
+    #[error("--mark {mark} is out of range: {rows} row(s) found, numbered from 0")]
     MarkOutOfRange {
         /// Requested.
         mark: u64,
