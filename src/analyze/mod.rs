@@ -2,6 +2,7 @@
 //! rows leave through a callback (the `Emit` side), which the CLI connects to NDJSON or text
 //! writers (and later the TUI).
 
+pub mod anomaly;
 pub mod count;
 pub mod delay;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod relation;
 pub mod runner;
 pub mod search;
+pub mod tfidf;
 pub mod timeview;
 
 /// Whether the consumer wants more rows.

@@ -68,6 +68,10 @@ pub enum Command {
     Count(CountArgs),
     /// Extract a value per record (-e), with its change and rate, or statistics.
     Extract(ExtractArgs),
+    /// Rare lines: lines with few similar lines (cosine of term counts, spec §6.4).
+    Tfidf(TfidfArgs),
+    /// Anomalous lines: isolation-forest scores of per-line feature vectors (spec §6.5).
+    Anomaly(AnomalyArgs),
     /// Late records: how far each went back in time, or its lag behind a timestamp in its text.
     Delay(DelayArgs),
     /// Records per date (or weekday, -w) and hour of day.
@@ -216,6 +220,55 @@ pub struct KeyArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// One JSON object per segment.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla tfidf`.
+#[derive(Debug, Args)]
+pub struct TfidfArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// Similarity threshold between lines (cosine of term counts, 0..1).
+    #[arg(short = 'l', long = "limit", default_value_t = 0.5)]
+    pub limit: f64,
+    /// How many lines may be more similar than the threshold for a line to stay rare.
+    #[arg(short = 'c', long = "count", default_value_t = 0)]
+    pub count: u64,
+    /// Instead: the N lines whose most similar line is least similar (ignores -l and -c).
+    #[arg(short = 'n', long = "top", default_value_t = 0)]
+    pub top: usize,
+    /// One JSON object per row.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// `twsla anomaly`.
+#[derive(Debug, Args)]
+pub struct AnomalyArgs {
+    /// Simple filters; a leading ^ excludes.
+    pub filters: Vec<String>,
+    /// Feature vectors: tfidf (term weights), sql, os, dir (keyword counts), walu (request
+    /// shape), number (the numbers of the line, see -e).
+    #[arg(short = 'm', long = "mode", value_enum, default_value = "tfidf")]
+    pub mode: crate::analyze::anomaly::Mode,
+    /// number mode: `pre*suf` takes the numbers between the first `pre` and the next `suf`
+    /// (either may be empty); lines without them are skipped.
+    #[arg(short = 'e', long = "extract")]
+    pub extract: Option<String>,
+    /// Seed of the random generator (same seed and data = same scores).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Trees of the isolation forest.
+    #[arg(long, default_value_t = 1000)]
+    pub trees: usize,
+    /// Sample size per tree (smaller when there are fewer lines).
+    #[arg(long, default_value_t = 256)]
+    pub sample: usize,
+    /// Only the N highest scores (0 = all lines).
+    #[arg(short = 'n', long = "top", default_value_t = 0)]
+    pub top: usize,
+    /// One JSON object per row.
     #[arg(long)]
     pub ndjson: bool,
 }

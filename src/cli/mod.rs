@@ -10,6 +10,8 @@
 mod analyzers_b;
 pub mod args;
 pub mod config;
+mod anomaly;
+mod tfidf;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -74,6 +76,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => search_cmd(&cli.global, a),
         Command::Count(a) => count_cmd(&cli.global, a),
         Command::Extract(a) => extract_cmd(&cli.global, a),
+        Command::Tfidf(a) => tfidf::tfidf_cmd(&cli.global, a),
+        Command::Anomaly(a) => anomaly::anomaly_cmd(&cli.global, a),
         Command::Delay(a) => analyzers_b::delay_cmd(&cli.global, a),
         Command::Heatmap(a) => analyzers_b::heatmap_cmd(&cli.global, a),
         Command::Time(a) => analyzers_b::time_cmd(&cli.global, a),

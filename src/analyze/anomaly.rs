@@ -1,0 +1,391 @@
+//! `anomaly`: isolation-forest scores of per-line feature vectors (spec §6.5).
+//!
+//! Modes (the feature definitions are upstream's, see [`features`]):
+//! * `tfidf`: per line, `tf · log10(N / df)` of each of its terms over the corpus of distinct
+//!   lines (the tokenizer and stop words of [`super::tfidf`]; `tf` = count / all tokens);
+//! * `sql`, `os`, `dir`: substring counts of 28, 31 and 21 keywords;
+//! * `walu`: 29 shape features of the HTTP request between the first two `"`;
+//! * `number`: the numbers of the line (inside the `-e pre*suf` window).
+//!
+//! Every vector carries the key of its line, so scores are always shown next to their own
+//! line (upstream misaligned them in walu and number mode when lines were skipped). Lines
+//! without a vector (walu: no `"`; number: window missing, or a count of numbers that differs
+//! from the first line's, where upstream aborted) are skipped and counted. Stop words get no
+//! slot (upstream wrote NaN into slot 0 for each). The forest is seeded (upstream was not),
+//! and with fewer than `sample` lines it samples all of them (upstream aborted below 256).
+//! Rows are sorted by score, highest first, ties in time order.
+//!
+//! # Memory
+//! The scan keeps, per record, its key and the id of its vector (32 bytes), and every
+//! *distinct* vector once (dense modes: `8 × dimension` bytes; `tfidf`: the distinct lines'
+//! term ids with counts, as in [`super::tfidf`]); keyword modes typically have few distinct
+//! vectors. The forest is `trees × 2 × sample` nodes. Texts are read back at the end for
+//! the reported rows only (`--top`); reporting every row holds every reported text.
+
+pub mod features;
+pub mod forest;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::runner::{self, ScanStats};
+use super::tfidf::{Corpus, RecKey, text_hash};
+use super::{AnalyzeError, Flow};
+use crate::model::{Nanos, SourceId};
+use crate::query::{Filter, TimeRange};
+use crate::store::Store;
+use features::NumberWindow;
+use forest::{Data, Dense, Forest, Params, Sparse};
+
+/// How lines become vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Term weights (tf·idf) of the line's words.
+    #[default]
+    Tfidf,
+    /// SQL injection keyword counts.
+    Sql,
+    /// OS command injection keyword counts.
+    Os,
+    /// Directory traversal keyword counts.
+    Dir,
+    /// Shape of the HTTP request (after Kanatoko/Walu).
+    Walu,
+    /// The numbers of the line.
+    Number,
+}
+
+/// What to analyse.
+#[derive(Debug, Clone)]
+pub struct AnomalyConfig {
+    /// Line filter.
+    pub filter: Filter,
+    /// Time range.
+    pub range: TimeRange,
+    /// Feature mode.
+    pub mode: Mode,
+    /// `number` mode window.
+    pub window: NumberWindow,
+    /// Forest settings.
+    pub params: Params,
+    /// Report only the N highest scores (0 = all).
+    pub top: usize,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            filter: Filter::default(),
+            range: TimeRange::ALL,
+            mode: Mode::Tfidf,
+            window: NumberWindow::default(),
+            params: Params::default(),
+            top: 0,
+        }
+    }
+}
+
+/// One scored line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnomalyRow {
+    /// Timestamp (ns).
+    pub time: Nanos,
+    /// Source id.
+    pub source: SourceId,
+    /// Line number in the source.
+    pub line: u64,
+    /// Raw text.
+    pub text: Vec<u8>,
+    /// Anomaly score in (0, 1]; higher is more anomalous.
+    pub score: f64,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AnomalyStats {
+    /// Records that passed the filters.
+    pub hits: u64,
+    /// Records with a vector (scored).
+    pub scored: u64,
+    /// Records without a vector (skipped).
+    pub skipped: u64,
+    /// Distinct vectors.
+    pub vectors: u64,
+    /// Vector length (dense modes; 0 for tfidf).
+    pub dim: u64,
+    /// Scan counters.
+    pub scan: ScanStats,
+}
+
+/// Mergeable state of the dense modes: distinct vectors and, per record, its vector.
+#[derive(Debug, Clone, Default)]
+pub struct VecState {
+    ids: HashMap<Box<[u64]>, u32>,
+    vecs: Vec<Box<[u64]>>,
+    /// `(key, vector id)` per record with a vector.
+    pub rows: Vec<(RecKey, u32)>,
+    /// Records seen.
+    pub hits: u64,
+}
+
+impl VecState {
+    fn intern(&mut self, v: Box<[u64]>) -> u32 {
+        if let Some(&id) = self.ids.get(&v) {
+            return id;
+        }
+        let id = self.vecs.len() as u32;
+        self.vecs.push(v.clone());
+        self.ids.insert(v, id);
+        id
+    }
+
+    /// Adds a record's vector (or only counts the record when it has none).
+    pub fn observe(&mut self, key: RecKey, v: Option<&[f64]>) {
+        self.hits += 1;
+        if let Some(v) = v {
+            let bits: Box<[u64]> = v.iter().map(|x| x.to_bits()).collect();
+            let id = self.intern(bits);
+            self.rows.push((key, id));
+        }
+    }
+
+    /// Combines two states.
+    pub fn merge(mut self, mut other: VecState) -> VecState {
+        if self.vecs.len() < other.vecs.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        let map: Vec<u32> = other.vecs.into_iter().map(|v| self.intern(v)).collect();
+        self.rows.extend(other.rows.into_iter().map(|(k, id)| (k, map[id as usize])));
+        self.hits += other.hits;
+        self
+    }
+
+    /// Rows in key order with their vectors (for comparisons in tests).
+    pub fn canonical(&self) -> Vec<(RecKey, Vec<u64>)> {
+        let mut v: Vec<_> =
+            self.rows.iter().map(|(k, id)| (*k, self.vecs[*id as usize].to_vec())).collect();
+        v.sort();
+        v
+    }
+}
+
+/// Mergeable state of `tfidf` mode: the corpus of distinct lines and each record's line.
+#[derive(Debug, Clone, Default)]
+pub struct TextState {
+    /// Distinct lines.
+    pub corpus: Corpus,
+    /// `(key, text hash)` per record.
+    pub rows: Vec<(RecKey, u128)>,
+}
+
+impl TextState {
+    fn merge(mut self, other: TextState) -> TextState {
+        self.corpus = self.corpus.merge(other.corpus);
+        self.rows.extend(other.rows);
+        self
+    }
+}
+
+/// Computes the dense vector of `text` for a non-tfidf mode into `out`; false if none.
+pub fn dense_vector(mode: Mode, window: &NumberWindow, text: &[u8], out: &mut Vec<f64>) -> bool {
+    out.clear();
+    match mode {
+        Mode::Sql => features::keyword_vector(text, features::SQL_KEYS, out),
+        Mode::Os => features::keyword_vector(text, features::OS_KEYS, out),
+        Mode::Dir => features::keyword_vector(text, features::DIR_KEYS, out),
+        Mode::Walu => return features::walu_vector(text, out),
+        Mode::Number => return features::number_vector(text, window, out),
+        Mode::Tfidf => return false,
+    }
+    true
+}
+
+/// Scans the records of a dense mode.
+pub fn collect_dense(
+    store: &Store,
+    cfg: &AnomalyConfig,
+) -> Result<(VecState, ScanStats), AnalyzeError> {
+    let plan = runner::plan(store, &cfg.filter, cfg.range)?;
+    Ok(runner::scan_fold(
+        store,
+        &plan,
+        &cfg.filter,
+        cfg.range,
+        || (VecState::default(), Vec::new()),
+        |(st, buf), r| {
+            let has = dense_vector(cfg.mode, &cfg.window, r.text, buf);
+            st.observe((r.ts, r.source, r.line), has.then_some(buf.as_slice()));
+        },
+        |a, b| (a.0.merge(b.0), a.1),
+    )
+    .map(|((s, _), scan)| (s, scan))?)
+}
+
+/// Scores of the dense modes: `(key, score)` per scored record, and the counts.
+pub fn score_dense(st: &VecState, params: Params) -> (Vec<(RecKey, f64)>, AnomalyStats) {
+    let mut rows = st.rows.clone();
+    rows.sort_unstable();
+    // Number mode: the first line decides the length; others are skipped.
+    let dim = rows.first().map_or(0, |(_, id)| st.vecs[*id as usize].len());
+    rows.retain(|(_, id)| st.vecs[*id as usize].len() == dim);
+    let skipped = st.hits - rows.len() as u64;
+    // Distinct vectors in use, numbered by first use in key order (deterministic).
+    let mut local: HashMap<u32, u32> = HashMap::new();
+    let mut values: Vec<f64> = Vec::new();
+    let mut row_vec: Vec<u32> = Vec::with_capacity(rows.len());
+    for (_, id) in &rows {
+        let next = local.len() as u32;
+        let l = *local.entry(*id).or_insert_with(|| {
+            values.extend(st.vecs[*id as usize].iter().map(|b| f64::from_bits(*b)));
+            next
+        });
+        row_vec.push(l);
+    }
+    let distinct = Dense { dim, values };
+    // Training samples records (duplicates included): a view with one row per record.
+    let per_record = PerRecord { inner: &distinct, map: &row_vec };
+    let forest = Forest::train(&per_record, params);
+    let scores: Vec<f64> =
+        (0..distinct.rows()).into_par_iter().map(|v| forest.score(&distinct, v)).collect();
+    let out = rows.iter().zip(&row_vec).map(|((k, _), v)| (*k, scores[*v as usize])).collect();
+    let stats = AnomalyStats {
+        hits: st.hits,
+        scored: rows.len() as u64,
+        skipped,
+        vectors: distinct.rows() as u64,
+        dim: dim as u64,
+        scan: ScanStats::default(),
+    };
+    (out, stats)
+}
+
+/// Data whose rows are records, each pointing at a distinct vector.
+struct PerRecord<'a, D: Data> {
+    inner: &'a D,
+    map: &'a [u32],
+}
+
+impl<D: Data> Data for PerRecord<'_, D> {
+    fn rows(&self) -> usize {
+        self.map.len()
+    }
+    fn value(&self, r: usize, a: u32) -> f64 {
+        self.inner.value(self.map[r] as usize, a)
+    }
+    fn varying(&self, rows: &[usize]) -> Vec<(u32, f64, f64)> {
+        let mapped: Vec<usize> = rows.iter().map(|&r| self.map[r] as usize).collect();
+        self.inner.varying(&mapped)
+    }
+}
+
+/// Scans the records for `tfidf` mode.
+pub fn collect_text(
+    store: &Store,
+    cfg: &AnomalyConfig,
+) -> Result<(TextState, ScanStats), AnalyzeError> {
+    let plan = runner::plan(store, &cfg.filter, cfg.range)?;
+    Ok(runner::scan_fold(
+        store,
+        &plan,
+        &cfg.filter,
+        cfg.range,
+        TextState::default,
+        |st, r| {
+            let key = (r.ts, r.source, r.line);
+            st.corpus.observe(key, r.text);
+            st.rows.push((key, text_hash(r.text)));
+        },
+        TextState::merge,
+    )?)
+}
+
+/// Scores of `tfidf` mode.
+pub fn score_text(st: &TextState, params: Params) -> (Vec<(RecKey, f64)>, AnomalyStats) {
+    let corpus = &st.corpus;
+    // Distinct lines in key order; df per term over them.
+    let mut docs: Vec<(&u128, &super::tfidf::Doc)> = corpus.docs.iter().collect();
+    docs.sort_unstable_by_key(|d| d.1.key);
+    let n = docs.len() as f64;
+    let mut df: HashMap<u32, u32> = HashMap::new();
+    for (_, d) in &docs {
+        for &(t, _) in d.terms.iter() {
+            *df.entry(t).or_default() += 1;
+        }
+    }
+    let mut doc_index: HashMap<u128, usize> = HashMap::with_capacity(docs.len());
+    let mut sparse = Sparse::default();
+    for (i, (h, d)) in docs.iter().enumerate() {
+        doc_index.insert(**h, i);
+        let len = f64::from(d.tokens.max(1));
+        let row: Box<[(u32, f64)]> = d
+            .terms
+            .iter()
+            .filter_map(|&(t, c)| {
+                let w = f64::from(c) / len * (n / f64::from(df[&t])).log10();
+                (w != 0.0).then_some((t, w))
+            })
+            .collect();
+        sparse.rows.push(row);
+    }
+    let mut rows = st.rows.clone();
+    rows.sort_unstable();
+    let row_doc: Vec<u32> =
+        rows.iter().map(|(_, h)| doc_index.get(h).copied().unwrap_or(0) as u32).collect();
+    let per_record = PerRecord { inner: &sparse, map: &row_doc };
+    let forest = Forest::train(&per_record, params);
+    let scores: Vec<f64> =
+        (0..sparse.rows()).into_par_iter().map(|v| forest.score(&sparse, v)).collect();
+    let out = rows.iter().zip(&row_doc).map(|((k, _), d)| (*k, scores[*d as usize])).collect();
+    let stats = AnomalyStats {
+        hits: corpus.hits,
+        scored: rows.len() as u64,
+        skipped: 0,
+        vectors: docs.len() as u64,
+        dim: 0,
+        scan: ScanStats::default(),
+    };
+    (out, stats)
+}
+
+/// Sorts by score, highest first, then by key; keeps `top` (0 = all).
+pub fn rank(mut scores: Vec<(RecKey, f64)>, top: usize) -> Vec<(RecKey, f64)> {
+    scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if top > 0 {
+        scores.truncate(top);
+    }
+    scores
+}
+
+/// Scores every line; calls `emit` with the rows, highest score first.
+pub fn anomaly(
+    store: &Store,
+    cfg: &AnomalyConfig,
+    emit: &mut dyn FnMut(&AnomalyRow) -> Result<Flow, AnalyzeError>,
+) -> Result<AnomalyStats, AnalyzeError> {
+    let (scores, mut stats) = if cfg.mode == Mode::Tfidf {
+        let (st, scan) = collect_text(store, cfg)?;
+        let (s, mut stats) = score_text(&st, cfg.params);
+        stats.scan = scan;
+        (s, stats)
+    } else {
+        let (st, scan) = collect_dense(store, cfg)?;
+        let (s, mut stats) = score_dense(&st, cfg.params);
+        stats.scan = scan;
+        (s, stats)
+    };
+    let ranked = rank(scores, cfg.top);
+    let keys: Vec<RecKey> = ranked.iter().map(|r| r.0).collect();
+    let mut texts = super::tfidf::fetch_texts(store, &cfg.filter, cfg.range, &keys)?;
+    for (key, score) in ranked {
+        let text = texts.remove(&key).unwrap_or_default();
+        let row = AnomalyRow { time: key.0, source: key.1, line: key.2, text, score };
+        if emit(&row)? == Flow::Stop {
+            break;
+        }
+    }
+    stats.scan.hits = stats.hits;
+    Ok(stats)
+}
