@@ -41,27 +41,47 @@ fn tsv_field(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
     out.write_all(&clean)
 }
 
-/// `{time, <fields>, source, line, text(+_b64)}` of a record row.
-fn record_json(
-    store: &Store,
-    utc: bool,
-    time: i64,
-    fields: serde_json::Value,
-    source: u32,
+/// One record row of `delay` or `time` (serialized directly: these commands can print
+/// millions of rows).
+#[derive(serde::Serialize)]
+struct RecordJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
+    source: &'a str,
     line: u64,
-    text: &[u8],
-) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    m.insert("time".into(), format_rfc3339(time, utc).into());
-    if let serde_json::Value::Object(f) = fields {
-        m.extend(f);
+    text: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_b64: Option<String>,
+}
+
+impl<'a> RecordJson<'a> {
+    fn new(store: &'a Store, utc: bool, time: i64, source: u32, line: u64, text: &'a [u8]) -> Self {
+        let (text, text_b64) = match std::str::from_utf8(text) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), None),
+            Err(_) => (String::from_utf8_lossy(text), Some(ndjson::base64(text))),
+        };
+        RecordJson {
+            kind: None,
+            index: None,
+            time: format_rfc3339(time, utc),
+            delay: None,
+            diff: None,
+            delta: None,
+            source: store.source_path(source),
+            line,
+            text,
+            text_b64,
+        }
     }
-    m.insert("source".into(), store.source_path(source).into());
-    m.insert("line".into(), line.into());
-    if let serde_json::Value::Object(t) = bytes_field("text", text, json!({})) {
-        m.extend(t);
-    }
-    serde_json::Value::Object(m)
 }
 
 /// The first 19 characters of an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS`).
@@ -93,15 +113,8 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
     let st = delay::delay(&store, &cfg, &mut |r| {
         shown += 1;
         if a.ndjson {
-            let v = record_json(
-                &store,
-                g.utc,
-                r.time,
-                json!({"delay": secs(r.delay)}),
-                r.source,
-                r.line,
-                &r.text,
-            );
+            let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, &r.text);
+            v.delay = Some(secs(r.delay));
             ndjson::write_value(&mut out, &v)?;
         } else if tty {
             write!(out, "{:>12.3} {} ", secs(r.delay), short_time(r.time, g.utc))?;
@@ -203,22 +216,12 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
     let (summary, st) = timeview::time_rows(&store, &cfg, &mut |r| {
         rows += 1;
         if a.ndjson {
-            let v = record_json(
-                &store,
-                g.utc,
-                r.time,
-                json!({"diff": secs(r.diff), "delta": secs(r.delta)}),
-                r.source,
-                r.line,
-                &r.text,
-            );
-            let mut o = serde_json::Map::new();
-            o.insert("kind".into(), "row".into());
-            o.insert("index".into(), r.index.into());
-            if let serde_json::Value::Object(m) = v {
-                o.extend(m);
-            }
-            ndjson::write_value(&mut out, &o)?;
+            let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, &r.text);
+            v.kind = Some("row");
+            v.index = Some(r.index);
+            v.diff = Some(secs(r.diff));
+            v.delta = Some(secs(r.delta));
+            ndjson::write_value(&mut out, &v)?;
         } else if tty {
             let mark = if r.index == a.mark { '*' } else { ' ' };
             write!(
