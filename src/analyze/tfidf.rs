@@ -845,3 +845,250 @@ pub fn tfidf(
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn loghub(name: &str) -> Vec<Vec<u8>> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../shared/data/loghub/{name}/{name}_2k.log"));
+        let b = std::fs::read(p).unwrap();
+        b.split(|&c| c == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    fn corpus_of(lines: &[Vec<u8>]) -> Corpus {
+        let mut c = Corpus::default();
+        for (i, l) in lines.iter().enumerate() {
+            c.observe((i as i64, 0, i as u64 + 1), l);
+        }
+        c
+    }
+
+    /// All pairwise similarities (upstream's comparisons), in key order; `None` for a
+    /// document without terms.
+    fn all_sims(c: &Corpus) -> Vec<(RecKey, Option<Vec<f64>>)> {
+        let mut docs: Vec<&Doc> = c.docs.values().collect();
+        docs.sort_by_key(|d| d.key);
+        let gr = Groups {
+            terms: docs.iter().map(|d| d.terms.clone()).collect(),
+            norm2: docs
+                .iter()
+                .map(|d| d.terms.iter().map(|&(_, n)| u64::from(n * n)).sum())
+                .collect(),
+            mult: vec![1; docs.len()],
+            postings: Vec::new(),
+            total: 0,
+        };
+        (0..docs.len())
+            .map(|i| {
+                let sims = (!docs[i].terms.is_empty()).then(|| {
+                    (0..docs.len())
+                        .filter(|&j| j != i && !docs[j].terms.is_empty())
+                        .map(|j| {
+                            let (a, b) = (i as u32, j as u32);
+                            gr.cos(a, b, gr.dot(a, b))
+                        })
+                        .collect()
+                });
+                (docs[i].key, sims)
+            })
+            .collect()
+    }
+
+    /// Upstream's algorithm on precomputed similarities, as the reference.
+    fn naive_from(
+        all: &[(RecKey, Option<Vec<f64>>)],
+        limit: f64,
+        count: u64,
+        top: usize,
+    ) -> Vec<(RecKey, Similarity)> {
+        let mut rows = Vec::new();
+        for (key, sims) in all {
+            let Some(sims) = sims else {
+                rows.push((*key, Similarity::NONE, true));
+                continue;
+            };
+            let above = sims.iter().filter(|&&s| s > limit).count() as u64;
+            let sim = if sims.is_empty() {
+                Similarity::NONE
+            } else {
+                Similarity {
+                    min: sims.iter().copied().fold(f64::INFINITY, f64::min),
+                    mean: sims.iter().sum::<f64>() / sims.len() as f64,
+                    max: sims.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                }
+            };
+            rows.push((*key, sim, above <= count));
+        }
+        if top == 0 {
+            return rows.into_iter().filter(|r| r.2).map(|r| (r.0, r.1)).collect();
+        }
+        if rows.len() <= top {
+            return rows.into_iter().map(|r| (r.0, r.1)).collect();
+        }
+        let rank = |s: &Similarity| if s.max.is_nan() { f64::NEG_INFINITY } else { s.max };
+        rows.sort_by(|a, b| rank(&a.1).total_cmp(&rank(&b.1)).then(a.0.cmp(&b.0)));
+        rows.truncate(top);
+        rows.into_iter().map(|r| (r.0, r.1)).collect()
+    }
+
+    fn naive(c: &Corpus, limit: f64, count: u64, top: usize) -> Vec<(RecKey, Similarity)> {
+        naive_from(&all_sims(c), limit, count, top)
+    }
+
+    fn same(a: &[(RecKey, Similarity)], b: &[(RecKey, Similarity)]) -> Result<(), String> {
+        if a.len() != b.len() {
+            return Err(format!("{} rows vs {}", a.len(), b.len()));
+        }
+        let close = |x: f64, y: f64| (x.is_nan() && y.is_nan()) || (x - y).abs() < 1e-9;
+        for (x, y) in a.iter().zip(b) {
+            if x.0 != y.0
+                || !close(x.1.min, y.1.min)
+                || !close(x.1.mean, y.1.mean)
+                || !close(x.1.max, y.1.max)
+            {
+                return Err(format!("{x:?} vs {y:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn tokenizer_and_stop_words() {
+        let mut v = Vec::new();
+        tokens(b"Jun 20 04:44:39 combo snmpd[2318]: Received SNMP packet(s) from 1.2.3.4 ", |t| {
+            v.push(t.to_string())
+        });
+        let want = "jun 20 04 44 39 combo snmpd[2318] received snmp packets from 1 2 3 4";
+        assert_eq!(v.join(" "), want);
+        assert!(is_stop_word("from") && is_stop_word("etc") && !is_stop_word("combo"));
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+        let mut v = Vec::new();
+        tokens("ÄB;c/d,e\u{a0}f".as_bytes(), |t| v.push(t.to_string()));
+        assert_eq!(v, ["äb", "c", "d", "e", "f"]);
+    }
+
+    #[test]
+    fn equals_all_pairs_on_loghub() {
+        for name in ["Linux", "OpenSSH", "Apache", "HDFS", "Zookeeper"] {
+            let lines = loghub(name);
+            let c = corpus_of(&lines);
+            let all = all_sims(&c);
+            for (limit, count, top) in
+                [(0.5, 0, 0), (0.8, 2, 0), (0.3, 0, 0), (0.95, 5, 0), (0.0, 0, 10), (0.0, 0, 25)]
+            {
+                let (got, _) = rare_docs(&c, limit, count, top);
+                let want = naive_from(&all, limit, count, top);
+                same(&got, &want).unwrap_or_else(|e| panic!("{name} {limit} {count} {top}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn syslog_vectors() {
+        let c = corpus_of(&loghub("Linux"));
+        let (rare, st) = rare_docs(&c, 0.5, 0, 0);
+        let keys: Vec<u64> = rare.iter().map(|r| r.0.2).collect();
+        assert_eq!(st.docs, 2000);
+        // File lines of the snmpd, ftpd and kernel lines of spec §10.2.
+        assert_eq!(rare.len(), 3, "{keys:?}");
+        let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        let got: Vec<[f64; 3]> =
+            rare.iter().map(|r| [r3(r.1.min), r3(r.1.mean), r3(r.1.max)]).collect();
+        assert_eq!(got, [[0.038, 0.115, 0.338], [0.039, 0.201, 0.435], [0.020, 0.096, 0.498]]);
+        let (top, _) = rare_docs(&c, 0.5, 0, 10);
+        let maxes: Vec<f64> = top.iter().map(|r| r3(r.1.max)).collect();
+        assert_eq!(maxes, [0.338, 0.435, 0.498, 0.539, 0.545, 0.581, 0.583, 0.585, 0.585, 0.588]);
+    }
+
+    #[test]
+    fn duplicates_and_empty_documents() {
+        let lines: Vec<Vec<u8>> = [
+            "alpha beta gamma",
+            "alpha beta gamma",  // same text: one document
+            "gamma, beta alpha", // same vector, other text: similarity 1
+            "the of and",        // stop words only: compared with nothing
+            "zeta eta theta",
+            "   ",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let c = corpus_of(&lines);
+        assert_eq!(c.docs.len(), 5);
+        assert_eq!(c.hits, 6);
+        let (rare, st) = rare_docs(&c, 0.5, 0, 0);
+        assert_eq!(st.vectors, 2);
+        let lines_of: Vec<u64> = rare.iter().map(|r| r.0.2).collect();
+        assert_eq!(lines_of, [4, 5, 6]);
+        assert!(rare[0].1.max.is_nan() && rare[2].1.mean.is_nan());
+        assert_eq!(rare[1].1, Similarity { min: 0.0, mean: 0.0, max: 0.0 });
+        // With one more allowed neighbour the twins are rare too.
+        let (rare, _) = rare_docs(&c, 0.5, 1, 0);
+        assert_eq!(rare.len(), 5);
+        assert_eq!(rare[0].1, Similarity { min: 0.0, mean: 0.5, max: 1.0 });
+        same(&rare, &naive(&c, 0.5, 1, 0)).unwrap();
+    }
+
+    #[test]
+    fn one_thread_equals_many() {
+        let c = corpus_of(&loghub("Mac"));
+        for (l, n, t) in [(0.5, 0, 0), (0.7, 3, 0), (0.5, 0, 20)] {
+            let many = rare_docs(&c, l, n, t).0;
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(|| rare_docs(&c, l, n, t).0);
+            assert!(!many.is_empty());
+            same(&one, &many).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Merge laws: associative, `init` is neutral, any split of the input gives the
+        /// same corpus as one pass.
+        #[test]
+        fn merge_laws(a in 0usize..2000, b in 0usize..2000, start in 0usize..1000) {
+            let lines = loghub("Hadoop");
+            let (a, b) = (a.min(b), a.max(b));
+            let part = |r: std::ops::Range<usize>| {
+                let mut c = Corpus::default();
+                for i in r {
+                    let j = (start + i) % lines.len();
+                    // Keys out of order across parts: merges must keep the earliest.
+                    c.observe(((j % 97) as i64, 0, j as u64), &lines[j]);
+                }
+                c
+            };
+            let whole = part(0..2000).canonical();
+            let (x, y, z) = (part(0..a), part(a..b), part(b..2000));
+            let left = x.clone().merge(y.clone()).merge(z.clone());
+            let right = x.merge(y.merge(z));
+            prop_assert_eq!(&left.canonical(), &whole);
+            prop_assert_eq!(&right.canonical(), &whole);
+            prop_assert_eq!(left.hits, 2000);
+            let unit = Corpus::default().merge(part(0..a));
+            prop_assert_eq!(unit.canonical(), part(0..a).canonical());
+        }
+
+        /// The fast search equals all pairs on random slices, thresholds and counts.
+        #[test]
+        fn equals_all_pairs(lo in 0usize..1900, len in 1usize..400, limit in 0.0f64..1.0, count in 0u64..4, top in 0usize..30, which in 0usize..4) {
+            let name = ["Proxifier", "Spark", "HealthApp", "BGL"][which];
+            let lines = loghub(name);
+            let hi = (lo + len).min(lines.len());
+            let c = corpus_of(&lines[lo..hi]);
+            let got = rare_docs(&c, limit, count, top).0;
+            let want = naive(&c, limit, count, top);
+            prop_assert!(same(&got, &want).is_ok(), "{}", same(&got, &want).unwrap_err());
+        }
+    }
+}
