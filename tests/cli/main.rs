@@ -12,6 +12,7 @@
 
 mod util;
 
+mod anomaly;
 mod archive;
 mod bad_input;
 mod count;
@@ -25,4 +26,5 @@ mod ipinfo;
 mod relation;
 mod search;
 mod store;
+mod tfidf;
 mod time;
