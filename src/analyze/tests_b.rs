@@ -47,9 +47,12 @@ fn stores() -> &'static (tempfile::TempDir, Store, Store) {
         let build = |name: &str, seg: SegmentOptions, seg_bytes: usize, policy| {
             let path = dir.path().join(name);
             let mut w = StoreWriter::open(&path, seg).unwrap();
+            // One reader: sources get their ids in input order in both stores (records with
+            // equal times are ordered by source id).
             let opts = ImportOptions {
                 utc: true,
                 segment_text_bytes: seg_bytes,
+                readers: 1,
                 ..ImportOptions::default()
             };
             run_import(&mut w, &inputs, &opts, policy, &Quiet).unwrap();
@@ -67,7 +70,9 @@ fn stores() -> &'static (tempfile::TempDir, Store, Store) {
                 target_text_bytes: 1,
             },
         );
-        assert!(small.segments().len() > 4, "{} segments", small.segments().len());
+        // How batches fall into segments depends on thread timing; there are always several.
+        assert!(small.segments().len() >= 3, "{} segments", small.segments().len());
+        assert!(small.segments().len() > big.segments().len());
         (dir, big, small)
     })
 }
@@ -154,13 +159,14 @@ fn heatmap_laws() {
     }
 }
 
-type TimeOut = (Vec<TimeRow>, Option<TimeSummary>);
+/// `(index, time, diff, delta, source, line, text)` of each row, and the statistics.
+type TimeOut = (Vec<(u64, i64, i64, i64, u32, u64, Vec<u8>)>, Option<TimeSummary>);
 
 fn time_out(store: &Store, f: &Filter, mark: u64) -> TimeOut {
     let cfg = TimeConfig { filter: f.clone(), range: TimeRange::ALL, mark };
     let mut v = Vec::new();
-    let (s, _) = timeview::time_rows(store, &cfg, &mut |r| {
-        v.push(r.clone());
+    let (s, _) = timeview::time_rows(store, &cfg, &mut |r: &TimeRow<'_>| {
+        v.push((r.index, r.time, r.diff, r.delta, r.source, r.line, r.text.to_vec()));
         Ok(Flow::Continue)
     })
     .unwrap();
@@ -173,10 +179,10 @@ fn time_laws() {
     let (_, big, _) = stores();
     assert_eq!(rows.len() as u64, big.manifest().rows());
     assert_eq!(stats.unwrap().rows, rows.len() as u64);
-    assert!(rows.windows(2).all(|w| w[1].delta == w[1].time - w[0].time && w[1].delta >= 0));
+    assert!(rows.windows(2).all(|w| w[1].3 == w[1].1 - w[0].1 && w[1].3 >= 0));
     let (marked, _) = same_everywhere(|s| time_out(s, &filter(&["sshd"]), 7));
-    assert_eq!(marked[7].diff, 0);
-    assert!(marked.iter().all(|r| r.diff == r.time - marked[7].time));
+    assert_eq!(marked[7].2, 0);
+    assert!(marked.iter().all(|r| r.2 == r.1 - marked[7].1));
 }
 
 fn rel(store: &Store, items: &[&str]) -> Relation {

@@ -32,9 +32,9 @@ pub struct TimeConfig {
     pub mark: u64,
 }
 
-/// One record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimeRow {
+/// One record (borrowing its text from the scan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TimeRow<'a> {
     /// Position in the output, 0-based.
     pub index: u64,
     /// Timestamp (ns).
@@ -48,8 +48,11 @@ pub struct TimeRow {
     /// Line number of the record's first line.
     pub line: u64,
     /// Raw text.
-    pub text: Vec<u8>,
+    pub text: &'a [u8],
 }
+
+/// A row held back until the marked row is seen: its fields and its own copy of the text.
+type Held = (u64, Nanos, i64, SourceId, u64, Vec<u8>);
 
 /// Statistics of the gaps between consecutive rows, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,43 +166,42 @@ pub enum TimeError {
 pub fn time_rows(
     store: &Store,
     cfg: &TimeConfig,
-    emit: &mut dyn FnMut(&TimeRow) -> Result<Flow, AnalyzeError>,
+    emit: &mut dyn FnMut(&TimeRow<'_>) -> Result<Flow, AnalyzeError>,
 ) -> Result<(Option<TimeSummary>, ScanStats), TimeError> {
     let plan = runner::plan(store, &cfg.filter, cfg.range).map_err(AnalyzeError::from)?;
     let mut stats = GapStats::default();
-    let mut held: Vec<TimeRow> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
     let mut mark_ts: Option<Nanos> = None;
     let mut prev: Option<Nanos> = None;
     let mut index = 0u64;
     let scan = runner::scan_ordered(store, &plan, &cfg.filter, cfg.range, false, |h| {
         stats.observe(h.ts);
-        let mut row = TimeRow {
-            index,
-            time: h.ts,
-            diff: 0,
-            delta: prev.map_or(0, |p| h.ts.saturating_sub(p)),
-            source: h.source,
-            line: h.line,
-            text: h.text.clone(),
-        };
+        let delta = prev.map_or(0, |p| h.ts.saturating_sub(p));
+        let i = index;
         prev = Some(h.ts);
         index += 1;
-        if row.index == cfg.mark {
+        if i == cfg.mark {
             mark_ts = Some(h.ts);
-            for mut r in held.drain(..) {
-                r.diff = r.time.saturating_sub(h.ts);
-                if emit(&r)? == Flow::Stop {
+            for (index, time, delta, source, line, text) in held.drain(..) {
+                let diff = time.saturating_sub(h.ts);
+                let row = TimeRow { index, time, diff, delta, source, line, text: &text };
+                if emit(&row)? == Flow::Stop {
                     return Ok(Flow::Stop);
                 }
             }
         }
         match mark_ts {
-            Some(m) => {
-                row.diff = h.ts.saturating_sub(m);
-                emit(&row)
-            }
+            Some(m) => emit(&TimeRow {
+                index: i,
+                time: h.ts,
+                diff: h.ts.saturating_sub(m),
+                delta,
+                source: h.source,
+                line: h.line,
+                text: &h.text,
+            }),
             None => {
-                held.push(row);
+                held.push((i, h.ts, delta, h.source, h.line, h.text.clone()));
                 Ok(Flow::Continue)
             }
         }

@@ -216,7 +216,7 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
     let (summary, st) = timeview::time_rows(&store, &cfg, &mut |r| {
         rows += 1;
         if a.ndjson {
-            let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, &r.text);
+            let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, r.text);
             v.kind = Some("row");
             v.index = Some(r.index);
             v.diff = Some(secs(r.diff));
@@ -231,7 +231,7 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
                 secs(r.delta),
                 short_time(r.time, g.utc)
             )?;
-            out.write_all(String::from_utf8_lossy(&r.text).as_bytes())?;
+            out.write_all(String::from_utf8_lossy(r.text).as_bytes())?;
             writeln!(out)?;
         } else {
             write!(
@@ -241,7 +241,7 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
                 secs(r.diff),
                 secs(r.delta)
             )?;
-            tsv_field(&mut out, &r.text)?;
+            tsv_field(&mut out, r.text)?;
             writeln!(out)?;
         }
         Ok(Flow::Continue)
