@@ -29,3 +29,4 @@ pub mod model;
 pub mod output;
 pub mod query;
 pub mod store;
+pub mod tui;

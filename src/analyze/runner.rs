@@ -261,6 +261,53 @@ thread_local! {
     pub(crate) static TEST_BATCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
+/// Cancellation and progress of the scans started on one thread (see [`with_control`]).
+///
+/// A frontend (the TUI) runs an analysis on a worker thread inside [`with_control`]; the scans
+/// of that analysis add their progress here and stop early, returning what they have so far,
+/// once `cancel` is set. Analyses need no parameter for it, so their signatures stay as they are.
+#[derive(Debug, Default)]
+pub struct ScanControl {
+    /// Set to stop: ordered scans stop after the current batch, folds skip remaining blocks.
+    pub cancel: std::sync::atomic::AtomicBool,
+    /// Rows in the blocks planned by the scans so far.
+    pub rows_planned: std::sync::atomic::AtomicU64,
+    /// Rows examined so far.
+    pub rows_read: std::sync::atomic::AtomicU64,
+    /// Records that passed the filter so far.
+    pub hits: std::sync::atomic::AtomicU64,
+}
+
+impl ScanControl {
+    /// Whether cancellation was requested.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+thread_local! {
+    static CONTROL: std::cell::RefCell<Option<std::sync::Arc<ScanControl>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `ctl` as the control of every scan that `f` starts on this thread.
+pub fn with_control<T>(ctl: std::sync::Arc<ScanControl>, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<std::sync::Arc<ScanControl>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            CONTROL.with(|c| *c.borrow_mut() = old);
+        }
+    }
+    let _reset = Reset(CONTROL.with(|c| c.borrow_mut().replace(ctl)));
+    f()
+}
+
+/// The control set by [`with_control`] on this thread, if any.
+fn control() -> Option<std::sync::Arc<ScanControl>> {
+    CONTROL.with(|c| c.borrow().clone())
+}
+
 /// Streams the hits of `plan` in `(ts, source, line)` order (descending with `reverse`).
 pub fn scan_ordered(
     store: &Store,
@@ -271,6 +318,11 @@ pub fn scan_ordered(
     mut emit: impl FnMut(&Hit) -> Result<Flow, AnalyzeError>,
 ) -> Result<ScanStats, AnalyzeError> {
     let mut st = ScanStats { blocks_total: plan.total_blocks, ..ScanStats::default() };
+    let ctl = control();
+    if let Some(c) = &ctl {
+        c.rows_planned.fetch_add(plan.candidate_rows, std::sync::atomic::Ordering::Relaxed);
+    }
+    let ctl_ref = ctl.as_deref();
     let mut order: Vec<BlockRef> = plan.blocks.clone();
     if reverse {
         order.sort_unstable_by_key(|b| std::cmp::Reverse((b.max_ts, b.seg, b.block)));
@@ -289,6 +341,9 @@ pub fn scan_ordered(
     std::thread::scope(|scope| {
         let produce = move || {
             for r in &batches {
+                if ctl_ref.is_some_and(ScanControl::cancelled) {
+                    break;
+                }
                 let res = read_batch(store, &order_ref[r.clone()], filter, range, !small);
                 let failed = res.is_err();
                 if tx.send(res).is_err() || failed {
@@ -309,10 +364,18 @@ pub fn scan_ordered(
         let mut pending: Vec<Hit> = Vec::new();
         let mut i = 0;
         for res in rx.iter() {
+            if ctl_ref.is_some_and(ScanControl::cancelled) {
+                // Batches decoded ahead are dropped: the rows emitted so far are the result.
+                return Ok(st);
+            }
             let results = res?;
             let j = (i + bl).min(order.len());
             st.blocks_read += (j - i) as u64;
-            st.rows_read += order[i..j].iter().map(|b| u64::from(b.rows)).sum::<u64>();
+            let rows_read = order[i..j].iter().map(|b| u64::from(b.rows)).sum::<u64>();
+            st.rows_read += rows_read;
+            if let Some(c) = ctl_ref {
+                c.rows_read.fetch_add(rows_read, std::sync::atomic::Ordering::Relaxed);
+            }
             for r in results {
                 pending.extend(r);
             }
@@ -330,6 +393,9 @@ pub fn scan_ordered(
             };
             for h in pending.drain(..ready) {
                 st.hits += 1;
+                if let Some(c) = ctl_ref {
+                    c.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if emit(&h)? == Flow::Stop {
                     // Dropping the receiver stops the decoder thread.
                     return Ok(st);
@@ -353,12 +419,21 @@ pub fn scan_fold<S: Send>(
     merge: impl Fn(S, S) -> S + Sync + Send,
 ) -> Result<(S, ScanStats), StoreError> {
     let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    let ctl = control();
+    if let Some(c) = &ctl {
+        c.rows_planned.fetch_add(plan.candidate_rows, std::sync::atomic::Ordering::Relaxed);
+    }
+    let ctl_ref = ctl.as_deref();
     let (state, hits) = plan
         .blocks
         .par_iter()
         .try_fold(
             || (init(), 0u64),
             |(mut s, mut n), b| {
+                if ctl_ref.is_some_and(ScanControl::cancelled) {
+                    return Ok((s, n));
+                }
+                let n0 = n;
                 with_block(|blk| {
                     store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
                     filter_block(blk, filter, finder.as_ref(), range, |i| {
@@ -367,6 +442,10 @@ pub fn scan_fold<S: Send>(
                     });
                     Ok::<_, StoreError>(())
                 })?;
+                if let Some(c) = ctl_ref {
+                    c.rows_read.fetch_add(u64::from(b.rows), std::sync::atomic::Ordering::Relaxed);
+                    c.hits.fetch_add(n - n0, std::sync::atomic::Ordering::Relaxed);
+                }
                 Ok::<_, StoreError>((s, n))
             },
         )

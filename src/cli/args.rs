@@ -137,6 +137,12 @@ pub struct SearchArgs {
     /// Newest records first.
     #[arg(long)]
     pub reverse: bool,
+    /// Terminal UI colours: ip, mac, email, url, kv, filter, regex/PATTERN/COLOUR (comma-separated).
+    #[arg(short = 'c', long = "color", default_value = "")]
+    pub color: String,
+    /// Terminal UI: wrap long lines (else scroll sideways).
+    #[arg(short = 'w', long = "wrap")]
+    pub wrap: bool,
 }
 
 /// `twsla count`.

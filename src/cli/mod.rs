@@ -12,6 +12,7 @@ pub mod args;
 pub mod config;
 mod anomaly;
 mod tfidf;
+mod tui;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -265,6 +266,9 @@ fn inspect(g: &Global, a: &ImportArgs, sources: &[String]) -> Result<ExitCode> {
 
 fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
     let range = time_range(g)?;
+    if tui::wanted(a.ndjson) {
+        return tui::search(g, a, range);
+    }
     let cfg = search::SearchConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
         range,
@@ -360,6 +364,9 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
         utc: g.utc,
         ip: ip_info(a.key.ip, a.key.geoip.as_deref())?,
     };
+    if tui::wanted(a.ndjson) {
+        return tui::count(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let (rows, st) = count::count(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());
@@ -461,6 +468,9 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
         extractor: extractor(&a.extract, &a.key)?,
         ip: ip_info(a.key.ip, a.key.geoip.as_deref())?,
     };
+    if tui::wanted(a.ndjson) {
+        return tui::extract(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut kept = Vec::new();

@@ -1,0 +1,124 @@
+//! `s`: saving what a view shows (spec §7), by the file name's extension.
+//!
+//! * search: the raw lines, one per line, in the displayed order, whatever the extension;
+//! * count and extract: `.tsv` writes tab-separated columns (tabs and newlines inside a cell
+//!   become spaces, so a log line cannot break the format); anything else writes CSV with
+//!   RFC 4180 quoting. Columns are upstream's: count `name,Count,Delta,Delta(sec)` (time mode)
+//!   or `name,Count`; extract `Time,name,Delta,PS` (Delta and PS with 3 decimals); the stats
+//!   view `Stats,name,Delta,PS` with the shown strings.
+//! * `.png`, `.html`, `.htm`: charts, not available yet: an error, nothing is written.
+//!
+//! Errors are returned as messages; the UI shows them and keeps its results.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use super::app::View;
+use super::format;
+use crate::analyze::count::CountRows;
+
+/// Quotes a CSV cell when needed (RFC 4180).
+pub fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn tsv_cell(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
+}
+
+fn write_table(
+    w: &mut dyn Write,
+    tsv: bool,
+    header: &[String],
+    rows: &mut dyn Iterator<Item = Vec<String>>,
+) -> std::io::Result<usize> {
+    let line = |cells: &[String]| -> String {
+        if tsv {
+            cells.iter().map(|c| tsv_cell(c)).collect::<Vec<_>>().join("\t")
+        } else {
+            cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",")
+        }
+    };
+    writeln!(w, "{}", line(header))?;
+    let mut n = 0;
+    for r in rows {
+        writeln!(w, "{}", line(&r))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Saves `view` to `path`; returns the message to show.
+pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
+    let ext = std::path::Path::new(path)
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if matches!(view, View::Detail(_)) {
+        return Err("nothing to save in the detail view".into());
+    }
+    if matches!(ext.as_str(), "png" | "html" | "htm") && !matches!(view, View::Search(_)) {
+        return Err(format!(
+            "cannot save {path}: charts (.png, .html) are not available yet; use .csv, .tsv or .txt"
+        ));
+    }
+    let tsv = ext == "tsv";
+    let file = File::create(path).map_err(|e| format!("cannot save {path}: {e}"))?;
+    let mut w = BufWriter::new(file);
+    let written: std::io::Result<usize> = (|| match view {
+        View::Search(v) => {
+            let mut n = 0;
+            for l in v.ordered() {
+                w.write_all(l.text.as_bytes())?;
+                w.write_all(b"\n")?;
+                n += 1;
+            }
+            Ok(n)
+        }
+        View::Count(v) => {
+            let time = matches!(v.rows, CountRows::Time(_));
+            let mut header = v.header();
+            if time {
+                header.push("Delta(sec)".into());
+            }
+            let mut rows = (0..v.order.len()).map(|i| {
+                let mut c = v.cells(i, utc);
+                // Counts without commas in files; the delta in seconds too.
+                if let (CountRows::Time(r), Some(j)) = (&v.rows, v.at(i)) {
+                    c[1] = r[j].count.to_string();
+                    c.push(format!("{}", r[j].delta as f64 / 1e9));
+                } else if let (CountRows::Key(r), Some(j)) = (&v.rows, v.at(i)) {
+                    c[1] = r[j].count.to_string();
+                }
+                c
+            });
+            write_table(&mut w, tsv, &header, &mut rows)
+        }
+        View::Extract(v) => {
+            let header = v.header();
+            if v.stats.is_some() {
+                let mut rows = (0..v.len()).map(|i| v.cells(i, utc));
+                write_table(&mut w, tsv, &header, &mut rows)
+            } else {
+                let mut rows = (0..v.len()).filter_map(|i| v.at(i)).map(|r| {
+                    vec![
+                        format::millis(r.time, utc),
+                        String::from_utf8_lossy(&r.value).into_owned(),
+                        format!("{:.3}", r.delta),
+                        format!("{:.3}", r.ps),
+                    ]
+                });
+                write_table(&mut w, tsv, &header, &mut rows)
+            }
+        }
+        View::Detail(_) => Ok(0),
+    })();
+    let n = written
+        .and_then(|n| w.flush().map(|()| n))
+        .map_err(|e| format!("cannot save {path}: {e}"))?;
+    Ok(format!("saved {n} rows to {path}"))
+}

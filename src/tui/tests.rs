@@ -1,0 +1,650 @@
+//! Headless tests of the UI: the real loop on ratatui's `TestBackend`, scripted keys, a fake
+//! [`Jobs`] with canned rows (and a real store for the runner's cancellation contract), and
+//! insta snapshots of frames.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+
+use super::*;
+use crate::analyze::count::{CountRows, CountStats, KeyRow, TimeRow};
+use crate::analyze::extract::ExtractRow;
+use crate::analyze::runner::ScanStats;
+use crate::query::TimeRange;
+
+const SEC: i64 = 1_000_000_000;
+/// 2024-01-01T00:00:00Z.
+const T0: i64 = 1_704_067_200 * SEC;
+
+/// Canned results; remembers the jobs it was asked to run.
+#[derive(Default)]
+struct Fake {
+    lines: Vec<(i64, String)>,
+    count: Option<(CountRows, CountStats)>,
+    extract: Vec<ExtractRow>,
+    /// After sending its rows, wait until cancelled (at most 10 s).
+    slow: bool,
+    seen: Mutex<Vec<Job>>,
+}
+
+fn matches(filters: &[String], text: &str) -> bool {
+    filters.iter().all(|f| match f.strip_prefix('^') {
+        Some(x) => !text.contains(x),
+        None => text.contains(f.as_str()),
+    })
+}
+
+impl Jobs for Fake {
+    fn run(&self, job: &Job, sink: &mut Sink) -> anyhow::Result<Summary> {
+        self.seen.lock().unwrap().push(job.clone());
+        let wait = |sink: &Sink| {
+            let t = Instant::now();
+            while self.slow && !sink.cancelled() && t.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        match job {
+            Job::Search(q) => {
+                let mut hits = 0;
+                for (ts, text) in &self.lines {
+                    if !matches(&q.filters, text) || q.range.is_some_and(|r| !r.contains(*ts)) {
+                        continue;
+                    }
+                    hits += 1;
+                    let l = LogLine { ts: *ts, text: text.clone().into_boxed_str() };
+                    if sink.line(l) == crate::analyze::Flow::Stop {
+                        break;
+                    }
+                }
+                wait(sink);
+                Ok(Summary { hits, rows_read: self.lines.len() as u64 })
+            }
+            Job::Count => {
+                let (rows, st) = self.count.clone().ok_or_else(|| anyhow::anyhow!("no count"))?;
+                wait(sink);
+                sink.counted(rows, st);
+                Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
+            }
+            Job::Extract => {
+                for r in &self.extract {
+                    sink.extracted(r.clone());
+                }
+                wait(sink);
+                let n = self.extract.len() as u64;
+                Ok(Summary { hits: n, rows_read: n * 2 })
+            }
+        }
+    }
+}
+
+fn log_lines() -> Vec<(i64, String)> {
+    (0..40)
+        .map(|i| {
+            let text = match i % 4 {
+                0 => format!("Jan  1 00:{i:02}:00 host sshd[1{i}]: Failed password for root from 10.0.0.{i} port 22"),
+                1 => format!("Jan  1 00:{i:02}:00 host sshd[1{i}]: Accepted publickey for alice from 192.168.1.{i}"),
+                2 => format!("Jan  1 00:{i:02}:00 host kernel: eth0 link up mac=00:11:22:33:44:{i:02} speed=1000"),
+                _ => format!(r#"{{"time":"00:{i:02}","level":"error","msg":"disk full","n":{i}}}"#),
+            };
+            (T0 + i64::from(i) * 60 * SEC, text)
+        })
+        .collect()
+}
+
+fn count_time() -> (CountRows, CountStats) {
+    let rows = vec![
+        TimeRow { time: T0, count: 1200, delta: 0 },
+        TimeRow { time: T0 + 600 * SEC, count: 7, delta: 600 * SEC },
+        TimeRow { time: T0 + 3600 * SEC, count: 350, delta: 3000 * SEC },
+        TimeRow { time: T0 + 4200 * SEC, count: 7, delta: 600 * SEC },
+    ];
+    let scan = ScanStats { rows_read: 5000, ..ScanStats::default() };
+    (CountRows::Time(rows), CountStats { hits: 1564, keys: 4, interval: 600 * SEC, scan })
+}
+
+fn count_keys() -> (CountRows, CountStats) {
+    let rows = vec![
+        KeyRow {
+            key: b"#TIMESTAMP# host sshd[#NUM#]: Failed password from #IP#".to_vec(),
+            count: 30,
+        },
+        KeyRow { key: b"#TIMESTAMP# host kernel: link up".to_vec(), count: 12 },
+        KeyRow { key: b"#TIMESTAMP# host cron[#NUM#]: job #UUID#".to_vec(), count: 12 },
+    ];
+    let scan = ScanStats { rows_read: 80, ..ScanStats::default() };
+    (CountRows::Key(rows), CountStats { hits: 54, keys: 3, interval: 0, scan })
+}
+
+fn extract_rows() -> Vec<ExtractRow> {
+    let vals = ["10", "12.5", "9", "30", "30"];
+    let mut prev: Option<(i64, f64)> = None;
+    vals.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let time = T0 + i as i64 * 10 * SEC + 250_000_000;
+            let num: f64 = v.parse().unwrap();
+            let (delta, ps) =
+                prev.map_or((0.0, 0.0), |(t, p)| (num - p, (num - p) * 1e9 / (time - t) as f64));
+            prev = Some((time, num));
+            ExtractRow { time, value: v.as_bytes().to_vec(), num, delta, ps }
+        })
+        .collect()
+}
+
+/// A running UI on a test terminal.
+struct H {
+    term: Terminal<TestBackend>,
+    worker: Worker,
+    app: App,
+}
+
+impl H {
+    fn new(init: Init, jobs: Arc<Fake>, w: u16, h: u16) -> H {
+        H {
+            term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+            worker: Worker::new(jobs),
+            app: App::new(init, true).unwrap(),
+        }
+    }
+
+    /// Runs the loop over `script` (then the end of input); returns the last frame.
+    fn run(&mut self, script: Vec<Input>) -> String {
+        let opts = LoopOptions { tick: Duration::from_millis(1), frozen_clock: true };
+        let mut ev = Script(script.into());
+        run_loop(&mut self.term, &mut self.app, &mut self.worker, &mut ev, opts).unwrap();
+        self.term.backend().to_string()
+    }
+
+    fn cell(&self, x: u16, y: u16) -> &ratatui::buffer::Cell {
+        &self.term.backend().buffer()[(x, y)]
+    }
+
+    /// Position of the first occurrence of `s` on screen.
+    fn find(&self, s: &str) -> Option<(u16, u16)> {
+        let buf = self.term.backend().buffer();
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(at) = row.find(s) {
+                return Some((row[..at].chars().count() as u16, y));
+            }
+        }
+        None
+    }
+}
+
+fn key(c: char) -> Input {
+    Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Input {
+    Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(s: &str) -> Vec<Input> {
+    s.chars().map(key).collect()
+}
+
+fn search_init(filters: &[&str], color: &str) -> Init {
+    Init::Search(SearchInit {
+        query: SearchQuery {
+            filters: filters.iter().map(|s| s.to_string()).collect(),
+            range: None,
+        },
+        color: color.into(),
+        ..SearchInit::default()
+    })
+}
+
+fn fake_lines() -> Arc<Fake> {
+    Arc::new(Fake { lines: log_lines(), ..Fake::default() })
+}
+
+#[test]
+fn search_streams_scrolls_and_reverses() {
+    let mut h = H::new(search_init(&[], ""), fake_lines(), 100, 8);
+    insta::assert_snapshot!("search_first", h.run(vec![Input::WaitIdle]));
+    insta::assert_snapshot!(
+        "search_scrolled",
+        h.run(vec![code(KeyCode::Down), key('j'), key('j')])
+    );
+    insta::assert_snapshot!("search_reversed", h.run(vec![key('r'), code(KeyCode::Home)]));
+    insta::assert_snapshot!("search_end", h.run(vec![code(KeyCode::End)]));
+}
+
+#[test]
+fn search_wrap_sideways_and_json() {
+    let mut h = H::new(search_init(&["error"], ""), fake_lines(), 40, 12);
+    insta::assert_snapshot!("search_nowrap", h.run(vec![Input::WaitIdle]));
+    let right: Vec<Input> = (0..5).map(|_| code(KeyCode::Right)).collect();
+    insta::assert_snapshot!("search_hscroll", h.run(right));
+    insta::assert_snapshot!("search_wrapped", h.run(vec![key('w')]));
+    insta::assert_snapshot!("search_pretty", h.run(vec![key('p')]));
+    let raw = h.run(vec![key('d')]);
+    assert!(raw.contains(r#"{"time":"00:03","level":"error""#), "{raw}");
+}
+
+#[test]
+fn search_colour_modes_and_marker() {
+    let mut h =
+        H::new(search_init(&["Failed"], "ip,filter,regex/root/#00ff00"), fake_lines(), 120, 6);
+    h.run(vec![Input::WaitIdle]);
+    let (x, y) = h.find("10.0.0.0").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Indexed(10), "ip in green");
+    let (x, y) = h.find("Failed").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Indexed(5), "filter word in magenta");
+    let (x, y) = h.find("root").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Rgb(0, 255, 0));
+    let (x, y) = h.find("port").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Reset, "plain text stays plain");
+
+    // `m`: a marker, white on #c00000.
+    let mut s = vec![key('m')];
+    s.extend(typed("password"));
+    s.push(code(KeyCode::Enter));
+    h.run(s);
+    let (x, y) = h.find("password").unwrap();
+    assert_eq!((h.cell(x, y).fg, h.cell(x, y).bg), (Color::White, Color::Rgb(0xc0, 0, 0)));
+
+    // `c`: editing the modes; an invalid one keeps the old modes and shows the error.
+    let mut s = vec![key('c'), ctrl('u')];
+    s.extend(typed("regex/(/9"));
+    insta::assert_snapshot!("search_color_prompt", h.run(s));
+    let frame = h.run(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("search_color_error", frame);
+    let (x, y) = h.find("10.0.0.0").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Indexed(10), "old modes stay");
+    let mut s = vec![key('c'), ctrl('u')];
+    s.extend(typed("kv"));
+    s.push(code(KeyCode::Enter));
+    h.run(s);
+    let (x, y) = h.find("10.0.0.0").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Reset, "ip colour gone");
+}
+
+#[test]
+fn invalid_colour_mode_fails_before_the_ui() {
+    let e = App::new(search_init(&[], "ip,purple"), true).unwrap_err();
+    assert!(e.contains("unknown colour mode \"purple\""), "{e}");
+    let e = App::new(search_init(&[], "regex/x/999"), true).unwrap_err();
+    assert!(e.contains("bad colour \"999\""), "{e}");
+}
+
+#[test]
+fn search_filter_box_reruns_the_query() {
+    let fake = fake_lines();
+    let mut h = H::new(search_init(&["sshd"], ""), fake.clone(), 100, 8);
+    h.run(vec![Input::WaitIdle]);
+    let mut s = vec![key('f')];
+    insta::assert_snapshot!("search_filter_prompt", h.run(s.clone()));
+    s = vec![key(' ')];
+    s.extend(typed("^Failed"));
+    s.push(code(KeyCode::Enter));
+    s.push(Input::WaitIdle);
+    let frame = h.run(s);
+    insta::assert_snapshot!("search_refiltered", frame);
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            Job::Search(SearchQuery { filters: vec!["sshd".into()], range: None }),
+            Job::Search(SearchQuery {
+                filters: vec!["sshd".into(), "^Failed".into()],
+                range: None
+            }),
+        ]
+    );
+    assert!(!frame.contains("Failed"));
+}
+
+#[test]
+fn search_empty_results_and_resize() {
+    let mut h = H::new(search_init(&["nothing-matches"], ""), fake_lines(), 60, 5);
+    insta::assert_snapshot!("search_empty", h.run(vec![Input::WaitIdle]));
+    assert_eq!(h.app.results(), 0);
+
+    let mut h = H::new(search_init(&[], ""), fake_lines(), 100, 8);
+    h.run(vec![Input::WaitIdle]);
+    h.term.backend_mut().resize(30, 6);
+    insta::assert_snapshot!("search_resized_small", h.run(vec![Input::Resize]));
+    h.term.backend_mut().resize(1, 1);
+    h.run(vec![Input::Resize, code(KeyCode::Down)]);
+    h.term.backend_mut().resize(100, 4);
+    insta::assert_snapshot!("search_resized_short", h.run(vec![Input::Resize]));
+}
+
+fn count_init(time: bool, normalize: bool) -> Init {
+    Init::Count(CountInit {
+        name: if time { "Time" } else { "Normalized Pattern" }.into(),
+        time_mode: time,
+        normalize,
+        search: SearchInit {
+            query: SearchQuery { filters: vec!["host".into()], range: None },
+            ..SearchInit::default()
+        },
+        range: TimeRange::ALL,
+    })
+}
+
+#[test]
+fn count_time_table_sorts() {
+    let fake = Arc::new(Fake { count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 90, 9);
+    insta::assert_snapshot!("count_time", h.run(vec![Input::WaitIdle]));
+    insta::assert_snapshot!("count_by_count", h.run(vec![key('c')]));
+    insta::assert_snapshot!("count_by_count_reversed", h.run(vec![key('c')]));
+    insta::assert_snapshot!("count_by_delta", h.run(vec![key('d')]));
+    let frame = h.run(vec![key('t')]);
+    let first = frame.lines().nth(2).unwrap();
+    assert!(first.contains("2024/01/01 00:00"), "{frame}");
+}
+
+#[test]
+fn count_bucket_drills_down_to_a_search() {
+    let mut lines = log_lines();
+    lines.push((T0 + 3600 * SEC + 5 * SEC, "Jan  1 01:00:05 host late line".into()));
+    lines.push((T0 + 4200 * SEC, "Jan  1 01:10:00 host next bucket".into()));
+    let fake = Arc::new(Fake { lines, count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake.clone(), 90, 8);
+    h.run(vec![Input::WaitIdle]);
+    let frame = h.run(vec![
+        code(KeyCode::Down),
+        code(KeyCode::Down),
+        code(KeyCode::Enter),
+        Input::WaitIdle,
+    ]);
+    insta::assert_snapshot!("count_drilldown", frame);
+    let range = TimeRange { start: T0 + 3600 * SEC, end: T0 + 4200 * SEC - 1 };
+    assert_eq!(
+        fake.seen.lock().unwrap().last(),
+        Some(&Job::Search(SearchQuery { filters: vec!["host".into()], range: Some(range) }))
+    );
+    // q goes back to the table, with the selection kept; q again quits.
+    let frame = h.run(vec![key('q')]);
+    assert!(frame.contains("Results 4/1,564/5,000"), "{frame}");
+    assert!(!h.app.quit);
+    h.run(vec![key('q')]);
+    assert!(h.app.quit);
+}
+
+#[test]
+fn count_keys_and_normalize_detail() {
+    let fake = Arc::new(Fake { count: Some(count_keys()), ..Fake::default() });
+    let mut h = H::new(count_init(false, true), fake, 80, 7);
+    insta::assert_snapshot!("count_keys", h.run(vec![Input::WaitIdle]));
+    insta::assert_snapshot!("count_keys_by_key", h.run(vec![key('k')]));
+    let frame = h.run(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("count_detail", frame);
+    let (x, y) = h.find("#UUID#").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Indexed(14));
+    let (x, y) = h.find("#NUM#").unwrap();
+    assert_eq!(h.cell(x, y).fg, Color::Indexed(3));
+    let frame = h.run(vec![code(KeyCode::Enter)]);
+    assert!(frame.contains("Results 3/54/80"), "{frame}");
+}
+
+#[test]
+fn count_empty() {
+    let empty = (CountRows::Time(Vec::new()), CountStats::default());
+    let fake = Arc::new(Fake { count: Some(empty), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 60, 5);
+    insta::assert_snapshot!(
+        "count_empty",
+        h.run(vec![Input::WaitIdle, code(KeyCode::Enter), key('c')])
+    );
+}
+
+fn extract_init(stats: bool) -> Init {
+    Init::Extract(ExtractInit { name: "Value".into(), stats })
+}
+
+#[test]
+fn extract_table_sorts_stats_and_detail() {
+    let fake = Arc::new(Fake { extract: extract_rows(), ..Fake::default() });
+    let mut h = H::new(extract_init(false), fake, 100, 9);
+    insta::assert_snapshot!("extract", h.run(vec![Input::WaitIdle]));
+    insta::assert_snapshot!("extract_by_value_reversed", h.run(vec![key('v'), key('v')]));
+    insta::assert_snapshot!("extract_by_delta", h.run(vec![key('d')]));
+    insta::assert_snapshot!("extract_stats", h.run(vec![key('i')]));
+    let frame = h.run(vec![key('i'), key('t'), code(KeyCode::Down), code(KeyCode::Enter)]);
+    insta::assert_snapshot!("extract_detail", frame);
+}
+
+#[test]
+fn extract_stats_flag_opens_the_stats_view() {
+    let fake = Arc::new(Fake { extract: extract_rows(), ..Fake::default() });
+    let mut h = H::new(extract_init(true), fake, 100, 9);
+    let frame = h.run(vec![Input::WaitIdle]);
+    assert!(frame.contains("Stats") && frame.contains("Variance"), "{frame}");
+    let fake = Arc::new(Fake::default());
+    let mut h = H::new(extract_init(false), fake, 60, 5);
+    insta::assert_snapshot!("extract_empty_stats", h.run(vec![Input::WaitIdle, key('i')]));
+}
+
+fn save_as(h: &mut H, path: &std::path::Path) -> String {
+    let mut s = vec![key('s')];
+    s.extend(typed(&path.display().to_string()));
+    s.push(code(KeyCode::Enter));
+    h.run(s)
+}
+
+#[test]
+fn saving_by_extension_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    // search: raw lines in the shown order.
+    let mut h = H::new(search_init(&["error"], ""), fake_lines(), 200, 6);
+    h.run(vec![Input::WaitIdle, key('r')]);
+    let frame = save_as(&mut h, &dir.path().join("s.html"));
+    assert!(frame.contains("saved 10 rows to"), "{frame}");
+    let text = std::fs::read_to_string(dir.path().join("s.html")).unwrap();
+    assert_eq!(text.lines().count(), 10);
+    assert!(text.starts_with(r#"{"time":"00:39""#), "{text}");
+
+    // count: CSV and TSV with upstream's columns, in the shown order.
+    let fake = Arc::new(Fake { count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 90, 8);
+    h.run(vec![Input::WaitIdle, key('c')]);
+    save_as(&mut h, &dir.path().join("c.csv"));
+    save_as(&mut h, &dir.path().join("c.tsv"));
+    insta::assert_snapshot!(
+        "count_csv",
+        std::fs::read_to_string(dir.path().join("c.csv")).unwrap()
+    );
+    let tsv = std::fs::read_to_string(dir.path().join("c.tsv")).unwrap();
+    assert_eq!(tsv.lines().next(), Some("Time\tCount\tDelta\tDelta(sec)"));
+    assert_eq!(tsv.lines().nth(1), Some("2024/01/01 00:10\t7\t10m0s\t600"));
+
+    // keys with commas and quotes are quoted in CSV.
+    let keys = (
+        CountRows::Key(vec![KeyRow { key: b"a,\"b\"".to_vec(), count: 2 }]),
+        CountStats { hits: 2, keys: 1, ..CountStats::default() },
+    );
+    let fake = Arc::new(Fake { count: Some(keys), ..Fake::default() });
+    let mut h = H::new(count_init(false, false), fake, 90, 8);
+    h.run(vec![Input::WaitIdle]);
+    save_as(&mut h, &dir.path().join("k.csv"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("k.csv")).unwrap(),
+        "Normalized Pattern,Count\n\"a,\"\"b\"\"\",2\n"
+    );
+
+    // extract: rows and the stats view.
+    let fake = Arc::new(Fake { extract: extract_rows(), ..Fake::default() });
+    let mut h = H::new(extract_init(false), fake, 100, 9);
+    h.run(vec![Input::WaitIdle]);
+    save_as(&mut h, &dir.path().join("e.csv"));
+    insta::assert_snapshot!(
+        "extract_csv",
+        std::fs::read_to_string(dir.path().join("e.csv")).unwrap()
+    );
+    h.run(vec![key('i')]);
+    save_as(&mut h, &dir.path().join("stats.csv"));
+    insta::assert_snapshot!(
+        "extract_stats_csv",
+        std::fs::read_to_string(dir.path().join("stats.csv")).unwrap()
+    );
+
+    // Failures keep the UI and its rows, and show the error.
+    let frame = save_as(&mut h, &dir.path().join("no/such/dir/x.csv"));
+    assert!(frame.contains("cannot save") && frame.contains("x.csv"), "{frame}");
+    assert!(frame.contains("Variance"), "{frame}");
+    assert!(!h.app.quit);
+    let frame = save_as(&mut h, &dir.path().join("chart.png"));
+    assert!(frame.contains("charts (.png, .html) are not available yet"), "{frame}");
+    assert!(!dir.path().join("chart.png").exists());
+    // An empty name or esc does nothing.
+    let frame = h.run(vec![key('s'), code(KeyCode::Enter)]);
+    assert!(!frame.contains("saved") && !frame.contains("cannot"), "{frame}");
+    let frame = h.run(vec![key('s'), key('x'), code(KeyCode::Esc)]);
+    assert!(!frame.contains("Save file name?"), "{frame}");
+    assert!(!h.app.quit);
+}
+
+#[test]
+fn progress_screen_and_cancel_keep_partial_results() {
+    let fake = Arc::new(Fake { lines: log_lines(), slow: true, ..Fake::default() });
+    let mut h = H::new(search_init(&["sshd"], ""), fake, 100, 10);
+    // The job sends its rows, then runs until cancelled: the progress panel shows.
+    let frame = h.run(vec![Input::Tick]);
+    assert!(
+        frame.contains("Scanning (q: cancel)") && frame.contains("q/esc/ctrl+c: Cancel"),
+        "{frame}"
+    );
+    // q cancels (it does not quit); the partial rows stay, marked.
+    let frame = h.run(vec![key('q'), Input::WaitIdle]);
+    insta::assert_snapshot!("search_cancelled", frame);
+    assert!(!h.app.quit);
+    assert_eq!(h.app.results(), 20);
+    h.run(vec![key('q')]);
+    assert!(h.app.quit);
+
+    // Count: Ctrl-C cancels the scan, a second Ctrl-C quits.
+    let fake = Arc::new(Fake { count: Some(count_time()), slow: true, ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 90, 9);
+    h.run(vec![Input::Tick, ctrl('c'), Input::WaitIdle]);
+    assert!(!h.app.quit);
+    let frame = h.run(vec![]);
+    assert!(frame.contains("(cancelled)"), "{frame}");
+    h.run(vec![ctrl('c')]);
+    assert!(h.app.quit);
+}
+
+#[test]
+fn progress_panel_frame() {
+    // The panel as a pure function of the state.
+    let mut app = App::new(count_init(true, false), true).unwrap();
+    app.progress = worker::Progress {
+        running: true,
+        cancelling: false,
+        rows_read: 250_000,
+        rows_planned: 1_000_000,
+        hits: 1234,
+        elapsed: Duration::from_millis(2500),
+    };
+    let mut term = Terminal::new(TestBackend::new(90, 8)).unwrap();
+    term.draw(|f| render(&app, f)).unwrap();
+    insta::assert_snapshot!("progress_panel", term.backend().to_string());
+}
+
+#[test]
+fn job_errors_show_and_keep_the_ui() {
+    // No count configured: the fake fails.
+    let mut h = H::new(count_init(true, false), Arc::new(Fake::default()), 60, 5);
+    let frame = h.run(vec![Input::WaitIdle]);
+    assert!(frame.contains("error: no count"), "{frame}");
+    assert!(!h.app.quit);
+}
+
+#[test]
+fn prompt_editing() {
+    let mut p = prompt::Prompt::new(prompt::PromptKind::Filter, "ab");
+    for k in [
+        KeyEvent::new(KeyCode::Left, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('é'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Home, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Delete, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::End, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+    ] {
+        assert_eq!(p.key(k), prompt::PromptResult::Editing);
+    }
+    assert_eq!(p.text, "é");
+    assert_eq!(
+        p.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        prompt::PromptResult::Submit("é".into())
+    );
+}
+
+/// The runner side of cancellation, on a real store: scans inside `with_control` report
+/// progress, and stop (keeping what they found) once the flag is set.
+#[test]
+fn runner_control_progress_and_cancel() {
+    use crate::analyze::runner::{ScanControl, with_control};
+    use crate::analyze::search::{SearchConfig, search};
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
+    let seg =
+        crate::store::SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 };
+    let mut w = crate::store::StoreWriter::open(&path, seg).unwrap();
+    let opts = crate::ingest::ImportOptions { utc: true, ..Default::default() };
+    let inputs = [data.join("Linux/Linux_2k.log").display().to_string()];
+    crate::ingest::run_import(&mut w, &inputs, &opts, Default::default(), &crate::ingest::Quiet)
+        .unwrap();
+    drop(w);
+    let store = crate::store::Store::open(&path).unwrap();
+    let cfg = SearchConfig::default();
+
+    let ctl = Arc::new(ScanControl::default());
+    let st = with_control(ctl.clone(), || {
+        search(&store, &cfg, &mut |_| Ok(crate::analyze::Flow::Continue))
+    })
+    .unwrap();
+    assert_eq!(st.hits, 2000);
+    assert_eq!(ctl.hits.load(Ordering::Relaxed), 2000);
+    assert_eq!(ctl.rows_read.load(Ordering::Relaxed), st.rows_read);
+    assert_eq!(ctl.rows_planned.load(Ordering::Relaxed), 2000);
+
+    // Cancelled from the first hit on: the ordered scan stops after that batch.
+    crate::analyze::runner::TEST_BATCH.with(|b| b.set(Some(4)));
+    let ctl = Arc::new(ScanControl::default());
+    let c2 = ctl.clone();
+    let st = with_control(ctl.clone(), || {
+        search(&store, &cfg, &mut |_| {
+            c2.cancel.store(true, Ordering::Relaxed);
+            Ok(crate::analyze::Flow::Continue)
+        })
+    })
+    .unwrap();
+    assert!(st.hits < 2000, "ordered scan went on after cancel: {}", st.hits);
+
+    // A fold cancelled up front reads nothing; without a control it reads everything.
+    let filter = crate::query::Filter::default();
+    let plan = crate::analyze::runner::plan(&store, &filter, TimeRange::ALL).unwrap();
+    let fold = || {
+        crate::analyze::runner::scan_fold(
+            &store,
+            &plan,
+            &filter,
+            TimeRange::ALL,
+            || 0u64,
+            |n, _| *n += 1,
+            |a, b| a + b,
+        )
+        .unwrap()
+        .0
+    };
+    let ctl = Arc::new(ScanControl::default());
+    ctl.cancel.store(true, Ordering::Relaxed);
+    assert_eq!(with_control(ctl.clone(), fold), 0);
+    assert_eq!(ctl.rows_read.load(Ordering::Relaxed), 0);
+    assert_eq!(fold(), 2000);
+}
