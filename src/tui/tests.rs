@@ -517,6 +517,11 @@ fn progress_screen_and_cancel_keep_partial_results() {
         frame.contains("Scanning (q: cancel)") && frame.contains("q/esc/ctrl+c: Cancel"),
         "{frame}"
     );
+    // Let the 20 rows arrive (the job then waits for the cancel).
+    let t = Instant::now();
+    while h.app.results() < 20 && t.elapsed() < Duration::from_secs(10) {
+        h.run(vec![Input::Tick]);
+    }
     // q cancels (it does not quit); the partial rows stay, marked.
     let frame = h.run(vec![key('q'), Input::WaitIdle]);
     insta::assert_snapshot!("search_cancelled", frame);
@@ -647,4 +652,43 @@ fn runner_control_progress_and_cancel() {
     assert_eq!(with_control(ctl.clone(), fold), 0);
     assert_eq!(ctl.rows_read.load(Ordering::Relaxed), 0);
     assert_eq!(fold(), 2000);
+}
+
+/// Rows reach the UI complete and in order, whether the job sends full batches or the UI
+/// takes a batch that waited 50 ms.
+#[test]
+fn worker_keeps_row_order_across_sent_and_taken_batches() {
+    struct Bursts;
+    impl Jobs for Bursts {
+        fn run(&self, _job: &Job, sink: &mut Sink) -> anyhow::Result<Summary> {
+            for i in 0..5000i64 {
+                sink.line(LogLine { ts: i, text: "x".into() });
+                if i % 700 == 0 {
+                    std::thread::sleep(Duration::from_millis(60));
+                }
+            }
+            Ok(Summary { hits: 5000, rows_read: 5000 })
+        }
+    }
+    let mut w = Worker::new(Arc::new(Bursts));
+    w.start(Job::Extract);
+    let (mut got, mut done, mut batches) = (Vec::new(), false, 0);
+    let t = Instant::now();
+    while !done && t.elapsed() < Duration::from_secs(20) {
+        match w.try_recv() {
+            Some(Msg::Lines(l)) => {
+                batches += 1;
+                got.extend(l.into_iter().map(|l| l.ts));
+            }
+            Some(Msg::Done { result, .. }) => {
+                assert_eq!(result, Ok(Summary { hits: 5000, rows_read: 5000 }));
+                done = true;
+            }
+            Some(m) => panic!("unexpected {m:?}"),
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    assert!(done);
+    assert_eq!(got, (0..5000).collect::<Vec<_>>());
+    assert!(batches > 5, "rows were not streamed: {batches} batches");
 }

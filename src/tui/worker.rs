@@ -1,7 +1,7 @@
 //! Running analyses off the UI thread: one job at a time, its rows streamed back in batches.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -95,15 +95,42 @@ const BATCH_ROWS: usize = 1024;
 /// Longest time a row waits in a batch.
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 
-/// Where a job sends its rows: batches them (up to 1024 rows or 50 ms) into
-/// messages for the UI.
+/// Rows not sent yet.
+#[derive(Debug, Default)]
+struct Batch {
+    lines: Vec<LogLine>,
+    extracted: Vec<ExtractRow>,
+    /// When the oldest row arrived.
+    since: Option<Instant>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.lines.len() + self.extracted.len()
+    }
+
+    fn take(&mut self) -> Vec<Msg> {
+        self.since = None;
+        let mut out = Vec::new();
+        if !self.lines.is_empty() {
+            out.push(Msg::Lines(std::mem::take(&mut self.lines)));
+        }
+        if !self.extracted.is_empty() {
+            out.push(Msg::Extracted(std::mem::take(&mut self.extracted)));
+        }
+        out
+    }
+}
+
+/// Where a job sends its rows. Rows collect in a batch that the job sends when it holds 1024
+/// rows or at its end, and that the UI takes itself once its oldest row is 50 ms old (so rare
+/// hits show while a long scan goes on). Batches are sent under the batch's lock and the UI
+/// takes one only when the channel is empty, so rows arrive in order.
 pub struct Sink {
     tx: Sender<(u64, Msg)>,
     generation: u64,
     ctl: Arc<ScanControl>,
-    lines: Vec<LogLine>,
-    extracted: Vec<ExtractRow>,
-    last: Instant,
+    batch: Arc<Mutex<Batch>>,
 }
 
 impl Sink {
@@ -116,18 +143,30 @@ impl Sink {
         if self.cancelled() { Flow::Stop } else { Flow::Continue }
     }
 
+    fn push(&mut self, add: impl FnOnce(&mut Batch)) -> Flow {
+        // A poisoned lock means the UI thread panicked: nobody is waiting for rows.
+        let Ok(mut b) = self.batch.lock() else { return Flow::Stop };
+        add(&mut b);
+        b.since.get_or_insert_with(Instant::now);
+        if b.len() >= BATCH_ROWS {
+            for m in b.take() {
+                if self.tx.send((self.generation, m)).is_err() {
+                    return Flow::Stop;
+                }
+            }
+        }
+        drop(b);
+        self.flow()
+    }
+
     /// One search hit.
     pub fn line(&mut self, l: LogLine) -> Flow {
-        self.lines.push(l);
-        self.maybe_flush();
-        self.flow()
+        self.push(|b| b.lines.push(l))
     }
 
     /// One extracted row.
     pub fn extracted(&mut self, r: ExtractRow) -> Flow {
-        self.extracted.push(r);
-        self.maybe_flush();
-        self.flow()
+        self.push(|b| b.extracted.push(r))
     }
 
     /// The rows of a count.
@@ -136,23 +175,11 @@ impl Sink {
         let _ = self.tx.send((self.generation, Msg::Counted(rows, stats)));
     }
 
-    fn maybe_flush(&mut self) {
-        if self.lines.len() + self.extracted.len() >= BATCH_ROWS
-            || self.last.elapsed() >= BATCH_WAIT
-        {
-            self.flush();
-        }
-    }
-
     fn flush(&mut self) {
-        self.last = Instant::now();
-        if !self.lines.is_empty() {
-            let v = std::mem::take(&mut self.lines);
-            let _ = self.tx.send((self.generation, Msg::Lines(v)));
-        }
-        if !self.extracted.is_empty() {
-            let v = std::mem::take(&mut self.extracted);
-            let _ = self.tx.send((self.generation, Msg::Extracted(v)));
+        if let Ok(mut b) = self.batch.lock() {
+            for m in b.take() {
+                let _ = self.tx.send((self.generation, m));
+            }
         }
     }
 }
@@ -182,6 +209,8 @@ pub struct Worker {
     rx: Receiver<(u64, Msg)>,
     generation: u64,
     ctl: Arc<ScanControl>,
+    batch: Arc<Mutex<Batch>>,
+    taken: std::collections::VecDeque<Msg>,
     started: Instant,
     running: bool,
 }
@@ -196,6 +225,8 @@ impl Worker {
             rx,
             generation: 0,
             ctl: Arc::new(ScanControl::default()),
+            batch: Arc::default(),
+            taken: std::collections::VecDeque::new(),
             started: Instant::now(),
             running: false,
         }
@@ -211,20 +242,16 @@ impl Worker {
         self.cancel();
         self.generation += 1;
         self.ctl = Arc::new(ScanControl::default());
+        self.batch = Arc::default();
+        self.taken.clear();
         self.started = Instant::now();
         self.running = true;
         let (jobs, ctl, tx, generation) =
             (self.jobs.clone(), self.ctl.clone(), self.tx.clone(), self.generation);
         let started = self.started;
+        let batch = self.batch.clone();
         let spawned = std::thread::Builder::new().name("twsla-job".into()).spawn(move || {
-            let mut sink = Sink {
-                tx: tx.clone(),
-                generation,
-                ctl: ctl.clone(),
-                lines: Vec::new(),
-                extracted: Vec::new(),
-                last: Instant::now(),
-            };
+            let mut sink = Sink { tx: tx.clone(), generation, ctl: ctl.clone(), batch };
             let run = std::panic::AssertUnwindSafe(|| {
                 runner::with_control(ctl.clone(), || jobs.run(&job, &mut sink))
             });
@@ -259,14 +286,25 @@ impl Worker {
         Some(msg)
     }
 
-    /// The next message of the current job, if one is waiting.
+    /// The next message of the current job, if one is waiting; else rows the job has
+    /// collected for 50 ms or more.
     pub fn try_recv(&mut self) -> Option<Msg> {
+        // Rows taken earlier come before anything the channel got since.
+        if let Some(m) = self.taken.pop_front() {
+            return Some(m);
+        }
         while let Ok(m) = self.rx.try_recv() {
             if let Some(m) = self.accept(m) {
                 return Some(m);
             }
         }
-        None
+        if let Ok(mut b) = self.batch.try_lock()
+            && self.rx.is_empty()
+            && b.since.is_some_and(|t| t.elapsed() >= BATCH_WAIT)
+        {
+            self.taken.extend(b.take());
+        }
+        self.taken.pop_front()
     }
 
     /// Waits for the next message of the running job; `None` once it is done (or after
