@@ -309,6 +309,13 @@ pub fn score_text(st: &TextState, params: Params) -> (Vec<(RecKey, f64)>, Anomal
     let mut docs: Vec<(&u128, &super::tfidf::Doc)> = corpus.docs.iter().collect();
     docs.sort_unstable_by_key(|d| d.1.key);
     let n = docs.len() as f64;
+    // Attributes are numbered by their word, not by the corpus's term ids (which depend on
+    // the order in which segments were merged), so that the forest's random choices do not.
+    let mut used: Vec<u32> = docs.iter().flat_map(|d| d.1.terms.iter().map(|t| t.0)).collect();
+    used.sort_unstable();
+    used.dedup();
+    used.sort_by(|a, b| corpus.word(*a).cmp(corpus.word(*b)));
+    let attr: HashMap<u32, u32> = used.iter().enumerate().map(|(i, t)| (*t, i as u32)).collect();
     let mut df: HashMap<u32, u32> = HashMap::new();
     for (_, d) in &docs {
         for &(t, _) in d.terms.iter() {
@@ -320,14 +327,16 @@ pub fn score_text(st: &TextState, params: Params) -> (Vec<(RecKey, f64)>, Anomal
     for (i, (h, d)) in docs.iter().enumerate() {
         doc_index.insert(**h, i);
         let len = f64::from(d.tokens.max(1));
-        let row: Box<[(u32, f64)]> = d
+        let mut row: Vec<(u32, f64)> = d
             .terms
             .iter()
             .filter_map(|&(t, c)| {
                 let w = f64::from(c) / len * (n / f64::from(df[&t])).log10();
-                (w != 0.0).then_some((t, w))
+                (w != 0.0).then_some((attr[&t], w))
             })
             .collect();
+        row.sort_unstable_by_key(|e| e.0);
+        let row = row.into_boxed_slice();
         sparse.rows.push(row);
     }
     let mut rows = st.rows.clone();
@@ -388,4 +397,128 @@ pub fn anomaly(
     }
     stats.scan.hits = stats.hits;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{ImportOptions, Quiet, run_import};
+    use crate::store::{CompactPolicy, SegmentOptions, StoreWriter};
+    use proptest::prelude::*;
+
+    fn corpus(name: &str) -> String {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../shared/data/loghub/{name}/{name}_2k.log"))
+            .display()
+            .to_string()
+    }
+
+    /// A store of `files`, with tiny segments and blocks or with the defaults.
+    fn store(dir: &std::path::Path, files: &[String], tiny: bool) -> Store {
+        let path = dir.join(if tiny { "tiny.db" } else { "big.db" });
+        let seg = if tiny {
+            SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 }
+        } else {
+            SegmentOptions::default()
+        };
+        let mut w = StoreWriter::open(&path, seg).unwrap();
+        let mut opts = ImportOptions { utc: true, ..ImportOptions::default() };
+        let mut policy = CompactPolicy::default();
+        if tiny {
+            opts.segment_text_bytes = 30_000;
+            policy = CompactPolicy {
+                small_text_bytes: 0,
+                min_small_segments: usize::MAX,
+                target_text_bytes: 1,
+            };
+        }
+        run_import(&mut w, files, &opts, policy, &Quiet).unwrap();
+        drop(w);
+        Store::open(&path).unwrap()
+    }
+
+    fn run_anomaly(s: &Store, mode: Mode) -> Vec<AnomalyRow> {
+        let cfg = AnomalyConfig {
+            mode,
+            params: Params { trees: 60, sample: 128, seed: 4 },
+            ..AnomalyConfig::default()
+        };
+        let mut v = Vec::new();
+        anomaly(s, &cfg, &mut |r| {
+            v.push(r.clone());
+            Ok(Flow::Continue)
+        })
+        .unwrap();
+        v
+    }
+
+    fn run_tfidf(s: &Store, top: usize) -> Vec<super::super::tfidf::TfidfRow> {
+        let cfg = super::super::tfidf::TfidfConfig { top, ..Default::default() };
+        let mut v = Vec::new();
+        super::super::tfidf::tfidf(s, &cfg, &mut |r| {
+            v.push(r.clone());
+            Ok(Flow::Continue)
+        })
+        .unwrap();
+        v
+    }
+
+    /// Segment and block sizes, and the thread count, do not change any result.
+    #[test]
+    fn segment_size_and_threads_do_not_matter() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [corpus("Apache"), corpus("Linux")];
+        let tiny = store(dir.path(), &files, true);
+        let big = store(dir.path(), &files, false);
+        assert!(tiny.segments().len() >= 2 && big.segments().len() <= tiny.segments().len());
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        for mode in [Mode::Tfidf, Mode::Sql, Mode::Dir, Mode::Number, Mode::Os] {
+            let a = run_anomaly(&tiny, mode);
+            assert!(a.len() > 100, "{mode:?}");
+            assert!(a == run_anomaly(&big, mode), "{mode:?}: segment sizes differ");
+            assert!(a == one.install(|| run_anomaly(&tiny, mode)), "{mode:?}: threads differ");
+        }
+        for top in [0, 15] {
+            let a = run_tfidf(&tiny, top);
+            assert!(!a.is_empty());
+            let b = run_tfidf(&big, top);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            let c = one.install(|| run_tfidf(&tiny, top));
+            assert_eq!(format!("{a:?}"), format!("{c:?}"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// VecState merges: associative, `init` neutral, any split equals one pass.
+        #[test]
+        fn merge_laws(a in 0usize..300, b in 0usize..300, mode in 0usize..5) {
+            let mode = [Mode::Sql, Mode::Os, Mode::Dir, Mode::Walu, Mode::Number][mode];
+            let text = std::fs::read_to_string(corpus("Apache")).unwrap();
+            let lines: Vec<&str> = text.lines().take(300).collect();
+            let (a, b) = (a.min(b), a.max(b));
+            let part = |r: std::ops::Range<usize>| {
+                let mut st = VecState::default();
+                let mut buf = Vec::new();
+                for i in r {
+                    let line = format!("\"GET /{}\" {}", i % 7, lines[i]);
+                    let has = dense_vector(mode, &NumberWindow::default(), line.as_bytes(), &mut buf);
+                    st.observe((i as i64, 0, i as u64), has.then_some(buf.as_slice()));
+                }
+                st
+            };
+            let whole = part(0..300).canonical();
+            let (x, y, z) = (part(0..a), part(a..b), part(b..300));
+            let left = x.clone().merge(y.clone()).merge(z.clone());
+            let right = x.merge(y.merge(z));
+            prop_assert_eq!(&left.canonical(), &whole);
+            prop_assert_eq!(&right.canonical(), &whole);
+            prop_assert_eq!(left.hits, 300);
+            prop_assert_eq!(VecState::default().merge(part(0..a)).canonical(), part(0..a).canonical());
+            let (sl, _) = score_dense(&left, Params { trees: 20, sample: 64, seed: 1 });
+            let (sr, _) = score_dense(&right, Params { trees: 20, sample: 64, seed: 1 });
+            prop_assert_eq!(sl, sr);
+        }
+    }
 }

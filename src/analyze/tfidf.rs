@@ -572,6 +572,9 @@ fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &Ato
     let mut above = 0u64;
     let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
     let mut seen = u64::from(gr.mult[gi]);
+    // Group order, not discovery order (which follows term ids): the floating-point sum must
+    // not depend on how the corpus was merged.
+    s.touched.sort_unstable();
     for &j in &s.touched {
         let ji = j as usize;
         let c = gr.cos(g, j, s.acc[ji]);
