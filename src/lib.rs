@@ -20,6 +20,8 @@
 //! * [`analyze`]: operators that turn records into typed rows; they never print.
 //! * [`output`]: writers of typed rows (NDJSON, plain text).
 //! * [`cli`]: argument parsing, the terminal, exit codes. The only layer that prints.
+//! * [`tui`]: the terminal UI the CLI opens on a terminal: views over analysis rows, fed by a
+//!   worker thread through a channel; it never sees the store.
 
 pub mod analyze;
 pub mod cli;
