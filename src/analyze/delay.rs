@@ -12,7 +12,8 @@
 //!
 //! Rows come sorted by delay, largest first (ties by time, source, line), or by time.
 //!
-//! Memory: [`DelayOrder::Time`] in mode B streams (a decode batch); otherwise the kept rows
+//! Memory: [`DelayOrder::Time`] in mode B streams (a decode batch plus a chunk of 4096
+//! records whose timestamps are parsed in parallel); otherwise the kept rows
 //! (all delayed records, or `limit` of them with a limit) plus a decode batch. Mode A reads
 //! only the time and delta columns of each block and decompresses the text of a block only
 //! when it holds a backward step.
@@ -28,6 +29,9 @@ use crate::ingest::timestamp::{TimestampParser, TsOptions};
 use crate::model::{Nanos, Record, SourceId};
 use crate::query::{Filter, TimeRange};
 use crate::store::{Store, StoreError};
+
+/// Records parsed together (in parallel) when mode B streams in time order.
+const STREAM_CHUNK: usize = 4096;
 
 /// How the delay of a record is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,20 +205,51 @@ pub fn delay(
     let plan = runner::plan(store, &cfg.filter, cfg.range)?;
     let (mode, utc) = (cfg.mode, cfg.utc);
     if let (DelayMode::TimePos(_), DelayOrder::Time) = (mode, cfg.order) {
-        // Streams in time order: nothing is kept.
+        // Streams in time order, parsing chunks of records in parallel: only a chunk is kept.
         let mut rows = 0u64;
         let limit = cfg.limit.map(|l| l as u64);
         if limit == Some(0) {
             return Ok(DelayStats::default());
         }
+        let mut buf: Vec<runner::Hit> = Vec::with_capacity(STREAM_CHUNK);
+        let mut stopped = false;
+        let mut flush = |buf: &mut Vec<runner::Hit>| -> Result<Flow, AnalyzeError> {
+            let delays: Vec<Option<i64>> = buf
+                .par_iter()
+                .map(|h| {
+                    let rec = Record {
+                        ts: h.ts,
+                        delta: h.delta,
+                        source: h.source,
+                        line: h.line,
+                        text: &h.text,
+                    };
+                    delay_of(mode, utc, &rec)
+                })
+                .collect();
+            for (h, d) in buf.drain(..).zip(delays) {
+                let Some(delay) = d else { continue };
+                rows += 1;
+                let row =
+                    DelayRow { time: h.ts, delay, source: h.source, line: h.line, text: h.text };
+                if emit(&row)? == Flow::Stop || limit.is_some_and(|l| rows >= l) {
+                    return Ok(Flow::Stop);
+                }
+            }
+            Ok(Flow::Continue)
+        };
         let scan = runner::scan_ordered(store, &plan, &cfg.filter, cfg.range, false, |h| {
-            let rec =
-                Record { ts: h.ts, delta: h.delta, source: h.source, line: h.line, text: &h.text };
-            let Some(d) = delay_of(mode, utc, &rec) else { return Ok(Flow::Continue) };
-            rows += 1;
-            let flow = emit(&row_of(&rec, d))?;
-            Ok(if limit.is_some_and(|l| rows >= l) { Flow::Stop } else { flow })
+            buf.push(h.clone());
+            if buf.len() < STREAM_CHUNK {
+                return Ok(Flow::Continue);
+            }
+            let flow = flush(&mut buf)?;
+            stopped = flow == Flow::Stop;
+            Ok(flow)
         })?;
+        if !stopped {
+            flush(&mut buf)?;
+        }
         return Ok(DelayStats { rows, scan });
     }
     let init = || DelayState::new(cfg.order, cfg.limit);
