@@ -134,6 +134,8 @@ pub struct App {
     /// Times in UTC.
     pub utc: bool,
     pending: Option<Job>,
+    /// The view that receives the running job's rows (a detail view may be on top of it).
+    job_view: usize,
     size: (u16, u16),
 }
 
@@ -160,6 +162,7 @@ impl App {
             quit: false,
             utc,
             pending: Some(job),
+            job_view: 0,
             size: (80, 24),
         })
     }
@@ -205,7 +208,8 @@ impl App {
     /// Applies a worker message to the top view.
     pub fn apply(&mut self, msg: Msg) {
         let mut err = None;
-        match (self.top_mut(), msg) {
+        let i = self.job_view.min(self.views.len() - 1);
+        match (&mut self.views[i], msg) {
             (View::Search(v), Msg::Lines(l)) => v.lines.extend(l),
             (View::Extract(v), Msg::Extracted(r)) => v.push(r),
             (View::Count(v), Msg::Counted(rows, st)) => v.set_rows(rows, st),
@@ -266,7 +270,7 @@ impl App {
         }
         self.status = None;
         let back = matches!(k.code, KeyCode::Char('q') | KeyCode::Esc);
-        if back && self.progress.running {
+        if back && self.progress.running && self.job_view == self.views.len() - 1 {
             return vec![Action::Cancel];
         }
         let page = self.page();
@@ -286,11 +290,15 @@ impl App {
                 self.prompt = Some(Prompt::new(kind, &text));
                 Vec::new()
             }
-            Effect::Run(job) => vec![Action::Run(job)],
+            Effect::Run(job) => {
+                self.job_view = self.views.len() - 1;
+                vec![Action::Run(job)]
+            }
             Effect::Drill(init, label) => match SearchView::new(&init) {
                 Ok(mut v) => {
                     v.label = Some(label);
                     self.views.push(View::Search(Box::new(v)));
+                    self.job_view = self.views.len() - 1;
                     vec![Action::Run(Job::Search(init.query))]
                 }
                 Err(e) => {
@@ -342,7 +350,9 @@ impl App {
                 }
             }
             (PromptKind::Filter, Some(View::Search(v))) => {
-                return vec![Action::Run(v.refilter(text))];
+                let job = v.refilter(text);
+                self.job_view = self.views.len() - 1;
+                return vec![Action::Run(job)];
             }
             _ => {}
         }

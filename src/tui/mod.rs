@@ -16,6 +16,10 @@
 //! * [`open`] is the only code that touches the real terminal: it restores it on return, on
 //!   error and on panic.
 //!
+//! Memory: like upstream, a view keeps every row it shows (a search keeps each hit's time and
+//! text), plus one batch of at most 1024 rows in flight and 64 batches queued in the channel;
+//! frames only build the visible rows.
+//!
 //! Later views (tfidf, anomaly, delay, heatmap, time, relation, charts on `g`/`h`, sixel) plug
 //! in as further [`View`] variants and [`Job`] kinds; the loop, prompt, saving and progress
 //! screen are shared.

@@ -88,6 +88,11 @@ fn empty(f: &mut Frame<'_>, area: Rect, running: bool) {
     );
 }
 
+/// `g`/`h` (upstream's PNG and HTML charts): not built yet.
+fn no_charts() -> Effect {
+    Effect::Status("charts (g, h) are not available yet; s saves the rows".into(), false)
+}
+
 /// Sort state: the last sort key and whether the same key was pressed again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sort {
@@ -281,6 +286,7 @@ impl CountView {
             KeyCode::Char('k' | 't') => Some('k'),
             KeyCode::Char('d') if time => Some('d'),
             KeyCode::Char('s') => return Effect::Prompt(PromptKind::Save, String::new()),
+            KeyCode::Char('g' | 'h') => return no_charts(),
             KeyCode::Enter => return self.enter(utc),
             _ => None,
         };
@@ -549,6 +555,7 @@ impl ExtractView {
                 None
             }
             KeyCode::Char('s') => return Effect::Prompt(PromptKind::Save, String::new()),
+            KeyCode::Char('g' | 'h') => return no_charts(),
             KeyCode::Enter => {
                 let Some(r) = self.at(self.cursor.sel) else { return Effect::None };
                 let text = vec![

@@ -692,3 +692,26 @@ fn worker_keeps_row_order_across_sent_and_taken_batches() {
     assert_eq!(got, (0..5000).collect::<Vec<_>>());
     assert!(batches > 5, "rows were not streamed: {batches} batches");
 }
+
+#[test]
+fn detail_during_a_running_job_keeps_streaming_into_the_table() {
+    let fake = Arc::new(Fake { extract: extract_rows(), slow: true, ..Fake::default() });
+    let mut h = H::new(extract_init(false), fake, 100, 12);
+    let t = Instant::now();
+    while h.app.results() < 5 && t.elapsed() < Duration::from_secs(10) {
+        h.run(vec![Input::Tick]);
+    }
+    // enter opens the detail; q closes it (it does not cancel the job behind it).
+    let frame = h.run(vec![code(KeyCode::Enter)]);
+    assert!(frame.contains("Value: 10"), "{frame}");
+    let frame = h.run(vec![key('q')]);
+    assert!(
+        frame.contains("Scanning (q: cancel)") && frame.contains("2024/01/01T00:00:40.25"),
+        "{frame}"
+    );
+    // Now q cancels; the rows stay.
+    let frame = h.run(vec![key('q'), Input::WaitIdle]);
+    assert!(frame.contains("Results 5/5/10") && frame.contains("(cancelled)"), "{frame}");
+    let frame = h.run(vec![key('g')]);
+    assert!(frame.contains("charts (g, h) are not available yet"), "{frame}");
+}
