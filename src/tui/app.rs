@@ -228,6 +228,7 @@ impl App {
                     View::Count(v) => (v.done, v.cancelled, v.took) = (summary, cancelled, elapsed),
                     View::Extract(v) => {
                         (v.done, v.cancelled, v.took) = (summary, cancelled, elapsed);
+                        v.finish();
                         if std::mem::take(&mut v.stats_when_done) {
                             v.stats = crate::analyze::extract::stats_of(&v.rows);
                         }

@@ -14,8 +14,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use super::app::View;
-use super::format;
-use crate::analyze::count::CountRows;
+use super::table::Tabular;
 
 /// Quotes a CSV cell when needed (RFC 4180).
 pub fn csv_cell(s: &str) -> String {
@@ -52,6 +51,16 @@ fn write_table(
     Ok(n)
 }
 
+fn write_tabular(
+    w: &mut dyn Write,
+    tsv: bool,
+    t: &dyn Tabular,
+    utc: bool,
+) -> std::io::Result<usize> {
+    let mut rows = (0..t.len()).map(|i| t.file_cells(i, utc));
+    write_table(w, tsv, &t.file_header(), &mut rows)
+}
+
 /// Saves `view` to `path`; returns the message to show.
 pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
     let ext = std::path::Path::new(path)
@@ -79,42 +88,8 @@ pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
             }
             Ok(n)
         }
-        View::Count(v) => {
-            let time = matches!(v.rows, CountRows::Time(_));
-            let mut header = v.header();
-            if time {
-                header.push("Delta(sec)".into());
-            }
-            let mut rows = (0..v.order.len()).map(|i| {
-                let mut c = v.cells(i, utc);
-                // Counts without commas in files; the delta in seconds too.
-                if let (CountRows::Time(r), Some(j)) = (&v.rows, v.at(i)) {
-                    c[1] = r[j].count.to_string();
-                    c.push(format!("{}", r[j].delta as f64 / 1e9));
-                } else if let (CountRows::Key(r), Some(j)) = (&v.rows, v.at(i)) {
-                    c[1] = r[j].count.to_string();
-                }
-                c
-            });
-            write_table(&mut w, tsv, &header, &mut rows)
-        }
-        View::Extract(v) => {
-            let header = v.header();
-            if v.stats.is_some() {
-                let mut rows = (0..v.len()).map(|i| v.cells(i, utc));
-                write_table(&mut w, tsv, &header, &mut rows)
-            } else {
-                let mut rows = (0..v.len()).filter_map(|i| v.at(i)).map(|r| {
-                    vec![
-                        format::millis(r.time, utc),
-                        String::from_utf8_lossy(&r.value).into_owned(),
-                        format!("{:.3}", r.delta),
-                        format!("{:.3}", r.ps),
-                    ]
-                });
-                write_table(&mut w, tsv, &header, &mut rows)
-            }
-        }
+        View::Count(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
+        View::Extract(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
         View::Detail(_) => Ok(0),
     })();
     let n = written

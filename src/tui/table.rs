@@ -47,18 +47,48 @@ impl Cursor {
     }
 }
 
-/// Draws rows `top..top+h` of a table of `len` rows; `cell(i)` gives display row `i`.
-#[allow(clippy::too_many_arguments)]
-fn draw_table(
+/// A table as shown and as saved: the shape every table view implements (count, extract,
+/// and later tfidf, anomaly, delay, time, relation), so drawing and saving are written once.
+pub trait Tabular {
+    /// Column titles.
+    fn header(&self) -> Vec<String>;
+    /// Rows (display order).
+    fn len(&self) -> usize;
+    /// Whether there are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Cells of display row `i`, as shown.
+    fn cells(&self, i: usize, utc: bool) -> Vec<String>;
+    /// Column widths and which columns are right-aligned.
+    fn columns(&self) -> (Vec<Constraint>, Vec<bool>);
+    /// Column titles in saved files.
+    fn file_header(&self) -> Vec<String> {
+        self.header()
+    }
+    /// Cells of display row `i` in saved files (e.g. numbers without thousands commas).
+    fn file_cells(&self, i: usize, utc: bool) -> Vec<String> {
+        self.cells(i, utc)
+    }
+}
+
+/// Draws the visible rows of `t` (a header row, then the rows around the selection), or a
+/// placeholder when it is empty.
+pub fn draw_table(
     f: &mut Frame<'_>,
     area: Rect,
-    header: &[String],
-    widths: &[Constraint],
-    right: &[bool],
-    len: usize,
+    t: &dyn Tabular,
     cursor: Option<Cursor>,
-    cell: &dyn Fn(usize) -> Vec<String>,
+    running: bool,
+    utc: bool,
 ) {
+    if t.is_empty() {
+        return empty(f, area, running);
+    }
+    let (widths, right) = t.columns();
+    let len = t.len();
+    let cell = |i: usize| t.cells(i, utc);
+    let header = t.header();
     let h = usize::from(area.height.saturating_sub(1));
     let top = cursor.map_or(0, |c| c.top(h));
     let align = |s: String, r: bool| {
@@ -66,7 +96,7 @@ fn draw_table(
     };
     let rows: Vec<Row<'_>> = (top..len.min(top + h))
         .map(|i| {
-            let r = Row::new(cell(i).into_iter().zip(right).map(|(s, &r)| align(s, r)));
+            let r = Row::new(cell(i).into_iter().zip(&right).map(|(s, &r)| align(s, r)));
             if cursor.is_some_and(|c| c.sel == i) {
                 r.style(Style::new().add_modifier(Modifier::REVERSED))
             } else {
@@ -74,10 +104,10 @@ fn draw_table(
             }
         })
         .collect();
-    let head = Row::new(header.iter().cloned().zip(right).map(|(s, &r)| align(s, r)))
+    let head = Row::new(header.iter().cloned().zip(&right).map(|(s, &r)| align(s, r)))
         .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Indexed(12)));
-    let t = Table::new(rows, widths.to_vec()).header(head).column_spacing(1);
-    f.render_widget(t, area);
+    let table = Table::new(rows, widths).header(head).column_spacing(1);
+    f.render_widget(table, area);
 }
 
 fn empty(f: &mut Frame<'_>, area: Rect, running: bool) {
@@ -168,13 +198,6 @@ impl CountView {
         }
     }
 
-    fn len(&self) -> usize {
-        match &self.rows {
-            CountRows::Time(r) => r.len(),
-            CountRows::Key(r) => r.len(),
-        }
-    }
-
     /// Sets the result.
     pub fn set_rows(&mut self, rows: CountRows, stats: CountStats) {
         self.rows = rows;
@@ -254,27 +277,6 @@ impl CountView {
         t
     }
 
-    /// Header and the cells of display row `i` (as shown and saved).
-    pub fn header(&self) -> Vec<String> {
-        match self.rows {
-            CountRows::Time(_) => vec![self.name.clone(), "Count".into(), "Delta".into()],
-            CountRows::Key(_) => vec![self.name.clone(), "Count".into()],
-        }
-    }
-
-    /// Cells of display row `i`.
-    pub fn cells(&self, i: usize, utc: bool) -> Vec<String> {
-        let Some(j) = self.at(i) else { return Vec::new() };
-        match &self.rows {
-            CountRows::Time(r) => {
-                vec![format::minute(r[j].time, utc), comma(r[j].count), format::delta(r[j].delta)]
-            }
-            CountRows::Key(r) => {
-                vec![String::from_utf8_lossy(&r[j].key).into_owned(), comma(r[j].count)]
-            }
-        }
-    }
-
     /// Handles a view key.
     pub fn key(&mut self, k: KeyEvent, page: usize, utc: bool) -> Effect {
         if self.cursor.key(k, self.len(), page) {
@@ -327,10 +329,39 @@ impl CountView {
 
     /// Draws the table.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, running: bool, utc: bool) {
-        if self.len() == 0 {
-            return empty(f, area, running);
+        draw_table(f, area, self, Some(self.cursor), running, utc);
+    }
+}
+
+impl Tabular for CountView {
+    fn header(&self) -> Vec<String> {
+        match self.rows {
+            CountRows::Time(_) => vec![self.name.clone(), "Count".into(), "Delta".into()],
+            CountRows::Key(_) => vec![self.name.clone(), "Count".into()],
         }
-        let (widths, right): (Vec<Constraint>, Vec<bool>) = match self.rows {
+    }
+
+    fn len(&self) -> usize {
+        match &self.rows {
+            CountRows::Time(r) => r.len(),
+            CountRows::Key(r) => r.len(),
+        }
+    }
+
+    fn cells(&self, i: usize, utc: bool) -> Vec<String> {
+        let Some(j) = self.at(i) else { return Vec::new() };
+        match &self.rows {
+            CountRows::Time(r) => {
+                vec![format::minute(r[j].time, utc), comma(r[j].count), format::delta(r[j].delta)]
+            }
+            CountRows::Key(r) => {
+                vec![String::from_utf8_lossy(&r[j].key).into_owned(), comma(r[j].count)]
+            }
+        }
+    }
+
+    fn columns(&self) -> (Vec<Constraint>, Vec<bool>) {
+        match self.rows {
             CountRows::Time(_) => (
                 vec![Constraint::Length(20), Constraint::Length(12), Constraint::Fill(1)],
                 vec![false, true, true],
@@ -338,9 +369,31 @@ impl CountView {
             CountRows::Key(_) => {
                 (vec![Constraint::Fill(1), Constraint::Length(12)], vec![false, true])
             }
-        };
-        let cell = |i: usize| self.cells(i, utc);
-        draw_table(f, area, &self.header(), &widths, &right, self.len(), Some(self.cursor), &cell);
+        }
+    }
+
+    /// Upstream's CSV: `name,Count,Delta,Delta(sec)` (time mode) or `name,Count`.
+    fn file_header(&self) -> Vec<String> {
+        let mut h = self.header();
+        if matches!(self.rows, CountRows::Time(_)) {
+            h.push("Delta(sec)".into());
+        }
+        h
+    }
+
+    fn file_cells(&self, i: usize, utc: bool) -> Vec<String> {
+        let Some(j) = self.at(i) else { return Vec::new() };
+        match &self.rows {
+            CountRows::Time(r) => vec![
+                format::minute(r[j].time, utc),
+                r[j].count.to_string(),
+                format::delta(r[j].delta),
+                format!("{}", r[j].delta as f64 / 1e9),
+            ],
+            CountRows::Key(r) => {
+                vec![String::from_utf8_lossy(&r[j].key).into_owned(), r[j].count.to_string()]
+            }
+        }
     }
 }
 
@@ -431,11 +484,16 @@ impl ExtractView {
         }
     }
 
-    /// Appends streamed rows (kept in the current sort order).
+    /// Appends streamed rows (after the sorted ones: sorting every batch of a long stream
+    /// would cost O(n² log n); [`ExtractView::finish`] sorts once).
     pub fn push(&mut self, rows: Vec<ExtractRow>) {
         let n = self.rows.len();
         self.rows.extend(rows);
         self.order.extend(n..self.rows.len());
+    }
+
+    /// The job is done: apply the sort chosen while rows were streaming.
+    pub fn finish(&mut self) {
         if let Some(k) = self.sort.key {
             self.resort(k);
         }
@@ -500,36 +558,6 @@ impl ExtractView {
         t
     }
 
-    /// Header as shown and saved.
-    pub fn header(&self) -> Vec<String> {
-        let first = if self.stats.is_some() { "Stats" } else { "Time" };
-        vec![first.into(), self.name.clone(), "Delta".into(), "PS".into()]
-    }
-
-    /// Cells of display row `i` (table) or of stats row `i` (stats view).
-    pub fn cells(&self, i: usize, utc: bool) -> Vec<String> {
-        if let Some(s) = &self.stats {
-            return vec![
-                STAT_ROWS[i].to_string(),
-                format::num3(stat(&s.value, i)),
-                format::num3(stat(&s.delta, i)),
-                format::num3(stat(&s.ps, i)),
-            ];
-        }
-        let Some(r) = self.at(i) else { return Vec::new() };
-        vec![
-            format::millis(r.time, utc),
-            String::from_utf8_lossy(&r.value).into_owned(),
-            format::num3(r.delta),
-            format::num3(r.ps),
-        ]
-    }
-
-    /// Rows in the current table (stats rows in the stats view).
-    pub fn len(&self) -> usize {
-        if self.stats.is_some() { STAT_ROWS.len() } else { self.rows.len() }
-    }
-
     /// Handles a view key.
     pub fn key(&mut self, k: KeyEvent, page: usize, utc: bool) -> Effect {
         if self.stats.is_some() {
@@ -578,19 +606,61 @@ impl ExtractView {
 
     /// Draws the table or the stats view.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, running: bool, utc: bool) {
-        if self.len() == 0 {
-            return empty(f, area, running);
+        let cursor = if self.stats.is_some() { None } else { Some(self.cursor) };
+        draw_table(f, area, self, cursor, running, utc);
+    }
+}
+
+/// The rows, or in the stats view the statistics (both saved as shown, except the rows'
+/// Delta and PS, saved with 3 decimals and no thousands commas as upstream).
+impl Tabular for ExtractView {
+    fn header(&self) -> Vec<String> {
+        let first = if self.stats.is_some() { "Stats" } else { "Time" };
+        vec![first.into(), self.name.clone(), "Delta".into(), "PS".into()]
+    }
+
+    fn len(&self) -> usize {
+        if self.stats.is_some() { STAT_ROWS.len() } else { self.rows.len() }
+    }
+
+    fn cells(&self, i: usize, utc: bool) -> Vec<String> {
+        if let Some(s) = &self.stats {
+            return vec![
+                STAT_ROWS[i].to_string(),
+                format::num3(stat(&s.value, i)),
+                format::num3(stat(&s.delta, i)),
+                format::num3(stat(&s.ps, i)),
+            ];
         }
-        let widths = [
+        let Some(r) = self.at(i) else { return Vec::new() };
+        vec![
+            format::millis(r.time, utc),
+            String::from_utf8_lossy(&r.value).into_owned(),
+            format::num3(r.delta),
+            format::num3(r.ps),
+        ]
+    }
+
+    fn columns(&self) -> (Vec<Constraint>, Vec<bool>) {
+        let widths = vec![
             Constraint::Length(24),
             Constraint::Fill(1),
             Constraint::Length(16),
             Constraint::Length(16),
         ];
-        let right = [false, false, true, true];
-        let cell = |i: usize| self.cells(i, utc);
-        let cursor = if self.stats.is_some() { None } else { Some(self.cursor) };
-        draw_table(f, area, &self.header(), &widths, &right, self.len(), cursor, &cell);
+        (widths, vec![false, false, true, true])
+    }
+
+    fn file_cells(&self, i: usize, utc: bool) -> Vec<String> {
+        match (self.stats.is_some(), self.at(i)) {
+            (false, Some(r)) => vec![
+                format::millis(r.time, utc),
+                String::from_utf8_lossy(&r.value).into_owned(),
+                format!("{:.3}", r.delta),
+                format!("{:.3}", r.ps),
+            ],
+            _ => self.cells(i, utc),
+        }
     }
 }
 

@@ -715,3 +715,18 @@ fn detail_during_a_running_job_keeps_streaming_into_the_table() {
     let frame = h.run(vec![key('g')]);
     assert!(frame.contains("charts (g, h) are not available yet"), "{frame}");
 }
+
+#[test]
+fn extract_sort_chosen_while_streaming_applies_when_done() {
+    let fake = Arc::new(Fake { extract: extract_rows(), slow: true, ..Fake::default() });
+    let mut h = H::new(extract_init(false), fake, 100, 10);
+    h.run(vec![key('v')]);
+    let t = Instant::now();
+    while h.app.results() < 5 && t.elapsed() < Duration::from_secs(10) {
+        h.run(vec![Input::Tick]);
+    }
+    let frame = h.run(vec![key('q'), Input::WaitIdle]);
+    let values: Vec<&str> =
+        frame.lines().skip(2).take(5).filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(values, ["9", "10", "12.5", "30", "30"], "{frame}");
+}
