@@ -469,6 +469,10 @@ struct Groups {
     postings: Vec<Vec<(u32, u32)>>,
     /// Documents with a vector.
     total: u64,
+    /// Per group, its skeleton bucket: groups with the same digit-free terms (the same
+    /// template, usually), in ascending order. Only a source of likely witnesses.
+    bucket: Vec<u32>,
+    buckets: Vec<Vec<u32>>,
 }
 
 impl Groups {
@@ -512,6 +516,9 @@ impl Scratch {
 /// Candidate similarities computed per group before the exhaustive phase.
 const WITNESS_BUDGET: usize = 256;
 
+/// Candidates taken from the group's skeleton bucket before the rarest-term postings.
+const BUCKET_BUDGET: usize = 64;
+
 enum Verdict {
     /// More than the allowed number of documents are more similar than the threshold.
     Common,
@@ -533,10 +540,41 @@ fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &Ato
         s.stamp.iter_mut().for_each(|x| *x = 0);
         s.gen_ = 1;
     }
+    let mut budget = WITNESS_BUDGET;
+    // First the nearest members of the same skeleton bucket (same template).
+    if let Some(b) = gr.buckets.get(gr.bucket[gi] as usize) {
+        let at = b.partition_point(|&x| x < g);
+        let (mut lo, mut hi) = (at, at + 1);
+        let mut tries = 0;
+        while tries < BUCKET_BUDGET && (lo > 0 || hi < b.len()) {
+            let mut take = |j: u32| -> bool {
+                if j == g || s.stamp[j as usize] == s.gen_ {
+                    return false;
+                }
+                s.stamp[j as usize] = s.gen_;
+                tries += 1;
+                if gr.cos(g, j, gr.dot(g, j)) > tau {
+                    found += u64::from(gr.mult[j as usize]);
+                }
+                found > allow
+            };
+            if lo > 0 {
+                lo -= 1;
+                if take(b[lo]) {
+                    return Verdict::Common;
+                }
+            }
+            if hi < b.len() {
+                hi += 1;
+                if take(b[hi - 1]) {
+                    return Verdict::Common;
+                }
+            }
+        }
+    }
     let mut order: Vec<(usize, u32)> =
         gr.terms[gi].iter().map(|&(t, _)| (gr.postings[t as usize].len(), t)).collect();
     order.sort_unstable();
-    let mut budget = WITNESS_BUDGET;
     'outer: for &(_, t) in &order {
         for &(j, _) in &gr.postings[t as usize] {
             if j == g || s.stamp[j as usize] == s.gen_ {
@@ -650,6 +688,8 @@ pub fn rare_docs(
         mult: Vec::new(),
         postings: vec![Vec::new(); corpus.words.len()],
         total: 0,
+        bucket: Vec::new(),
+        buckets: Vec::new(),
     };
     let mut group_of: Vec<Option<u32>> = Vec::with_capacity(docs.len());
     for d in &docs {
@@ -673,6 +713,21 @@ pub fn rare_docs(
     }
     drop(index);
     let ng = gr.terms.len();
+    let digit: Vec<bool> =
+        corpus.words.iter().map(|w| w.bytes().any(|b| b.is_ascii_digit())).collect();
+    let mut skel: HashMap<Vec<u32>, u32> = HashMap::new();
+    for g in 0..ng {
+        let key: Vec<u32> =
+            gr.terms[g].iter().map(|t| t.0).filter(|&t| !digit[t as usize]).collect();
+        let next = skel.len() as u32;
+        let b = *skel.entry(key).or_insert(next);
+        if b == next {
+            gr.buckets.push(Vec::new());
+        }
+        gr.buckets[b as usize].push(g as u32);
+        gr.bucket.push(b);
+    }
+    drop(skel);
     let exact = AtomicU64::new(0);
     let mut out: Vec<(RecKey, Similarity)> = Vec::new();
     if top == 0 {
@@ -733,25 +788,33 @@ pub fn rare_docs(
                 members[*g as usize].push(d.key);
             }
         }
-        (0..ng as u32).into_par_iter().for_each_init(
-            || Scratch::new(ng),
-            |s, g| {
-                let t = f64::from_bits(tau.load(Ordering::Relaxed));
-                if let Verdict::Rare(sim) = judge(&gr, g, t, 0, s, &exact) {
-                    let Ok(mut k) = kept.lock() else { return };
-                    for key in &members[g as usize] {
-                        k.push((rank(&sim), *key, sim));
-                    }
-                    k.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    k.truncate(top);
-                    if k.len() >= top
-                        && let Some(last) = k.last()
-                    {
-                        tau.fetch_min_f64(last.0);
-                    }
+        // Groups of small skeleton buckets (rare templates) first, so that the threshold
+        // falls early; a first batch runs on this thread to set it before going parallel.
+        let mut order: Vec<u32> = (0..ng as u32).collect();
+        order.sort_by_key(|&g| (gr.buckets[gr.bucket[g as usize] as usize].len(), g));
+        let seed = order.len().min(4 * top + 64);
+        let visit = |s: &mut Scratch, g: u32| {
+            let t = f64::from_bits(tau.load(Ordering::Relaxed));
+            if let Verdict::Rare(sim) = judge(&gr, g, t, 0, s, &exact) {
+                let Ok(mut k) = kept.lock() else { return };
+                for key in &members[g as usize] {
+                    k.push((rank(&sim), *key, sim));
                 }
-            },
-        );
+                k.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                k.truncate(top);
+                if k.len() >= top
+                    && let Some(last) = k.last()
+                {
+                    tau.fetch_min_f64(last.0);
+                }
+            }
+        };
+        let mut first = Scratch::new(ng);
+        for &g in &order[..seed] {
+            visit(&mut first, g);
+        }
+        drop(first);
+        order[seed..].par_iter().for_each_init(|| Scratch::new(ng), |s, &g| visit(s, g));
         let k = kept.into_inner().unwrap_or_default();
         out = k.into_iter().map(|(_, key, sim)| (key, sim)).collect();
     }
@@ -886,6 +949,8 @@ mod tests {
             mult: vec![1; docs.len()],
             postings: Vec::new(),
             total: 0,
+            bucket: Vec::new(),
+            buckets: Vec::new(),
         };
         (0..docs.len())
             .map(|i| {
