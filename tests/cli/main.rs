@@ -28,3 +28,4 @@ mod search;
 mod store;
 mod tfidf;
 mod time;
+mod tui;
