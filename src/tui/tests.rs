@@ -730,3 +730,27 @@ fn extract_sort_chosen_while_streaming_applies_when_done() {
         frame.lines().skip(2).take(5).filter_map(|l| l.split_whitespace().nth(1)).collect();
     assert_eq!(values, ["9", "10", "12.5", "30", "30"], "{frame}");
 }
+
+proptest::proptest! {
+    /// Highlighting only styles: the spans spell the text exactly, whatever the rules match
+    /// (byte-level regexes may match inside a multi-byte character).
+    #[test]
+    fn highlight_keeps_the_text(text in "\\PC{0,60}", marker in "[a-zé.]{0,3}") {
+        let hints = color::FilterHints { regex: Some("[0-9]+".into()), simple: vec!["é*".into()] };
+        let rules = color::parse_modes("ip,mac,email,url,kv,filter,regex/./9,regex/\\x80/#ff0000", &hints)
+            .unwrap();
+        let marker = color::parse_marker(&marker).unwrap();
+        let line = color::highlight(&text, &rules, marker.as_ref());
+        let spelled: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        proptest::prop_assert_eq!(spelled, text);
+    }
+
+    /// The key help shown is a suffix of whole entries that fits.
+    #[test]
+    fn help_fits(width in 0usize..120) {
+        let h = render::fit_help(search::HELP, width);
+        proptest::prop_assert!(h.chars().count() <= width);
+        proptest::prop_assert!(search::HELP.ends_with(&h));
+        proptest::prop_assert!(h.is_empty() || h.ends_with("q: Quit"));
+    }
+}
