@@ -19,7 +19,19 @@ struct TerminalGuard {
 impl TerminalGuard {
     fn new() -> Result<Self> {
         match ratatui::try_init() {
-            Ok(term) => Ok(TerminalGuard { term }),
+            Ok(term) => {
+                // ratatui's hook restores the terminal, then prints. Keep it for panics of this
+                // (the UI) thread; a panic of a job's thread must leave the UI running: the
+                // worker catches it and shows its message.
+                let ui = std::thread::current().id();
+                let restore_and_print = std::panic::take_hook();
+                std::panic::set_hook(Box::new(move |info| {
+                    if std::thread::current().id() == ui {
+                        restore_and_print(info);
+                    }
+                }));
+                Ok(TerminalGuard { term })
+            }
             Err(e) => {
                 // Raw mode may be on although the alternate screen failed: undo what worked.
                 ratatui::restore();
@@ -32,6 +44,8 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         ratatui::restore();
+        // Back to the default hook (the binary installs none of its own).
+        drop(std::panic::take_hook());
     }
 }
 

@@ -754,3 +754,25 @@ proptest::proptest! {
         proptest::prop_assert!(h.is_empty() || h.ends_with("q: Quit"));
     }
 }
+
+#[test]
+fn a_panicking_job_shows_its_message_and_the_ui_goes_on() {
+    struct Boom;
+    impl Jobs for Boom {
+        fn run(&self, _job: &Job, _sink: &mut Sink) -> anyhow::Result<Summary> {
+            panic!("boom in the analysis");
+        }
+    }
+    let mut h = H {
+        term: Terminal::new(TestBackend::new(80, 5)).unwrap(),
+        worker: Worker::new(Arc::new(Boom)),
+        app: App::new(search_init(&[], ""), true).unwrap(),
+    };
+    let frame = h.run(vec![Input::WaitIdle]);
+    assert!(
+        frame.contains("error: internal error: the job panicked: boom in the analysis"),
+        "{frame}"
+    );
+    assert!(frame.contains("No results"), "{frame}");
+    assert!(!h.app.quit);
+}

@@ -184,6 +184,14 @@ impl Sink {
     }
 }
 
+/// The message of a panic payload.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("?")
+}
+
 /// Progress of the running job, as the progress screen shows it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -258,7 +266,7 @@ impl Worker {
             let result = match std::panic::catch_unwind(run) {
                 Ok(Ok(s)) => Ok(s),
                 Ok(Err(e)) => Err(format!("{e:#}")),
-                Err(_) => Err("internal error: the job panicked".to_string()),
+                Err(p) => Err(format!("internal error: the job panicked: {}", panic_text(&*p))),
             };
             sink.flush();
             let done = Msg::Done { result, cancelled: ctl.cancelled(), elapsed: started.elapsed() };
