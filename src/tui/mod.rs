@@ -114,13 +114,16 @@ where
         if let Some(job) = app.take_job() {
             worker.start(job);
         }
-        for _ in 0..MAX_MSGS_PER_FRAME {
+        let mut applied = 0;
+        while applied < MAX_MSGS_PER_FRAME {
             match worker.try_recv() {
                 Some(msg) if opts.frozen_clock => app.apply(msg.without_time()),
                 Some(msg) => app.apply(msg),
                 None => break,
             }
+            applied += 1;
         }
+        let busy = applied == MAX_MSGS_PER_FRAME;
         app.progress = worker.progress(opts.frozen_clock);
         term.draw(|f| render(app, f))?;
         if app.quit {
@@ -129,7 +132,9 @@ where
         }
         let size = term.size()?;
         app.set_size(size.width, size.height);
-        match events.next(opts.tick)? {
+        // Rows still queued: only look for a key, then go on draining.
+        let wait = if busy { Duration::ZERO } else { opts.tick };
+        match events.next(wait)? {
             Input::Key(k) => {
                 for action in app.handle_key(k) {
                     match action {
