@@ -363,7 +363,7 @@ impl Tabular for CountView {
     fn columns(&self) -> (Vec<Constraint>, Vec<bool>) {
         match self.rows {
             CountRows::Time(_) => (
-                vec![Constraint::Length(20), Constraint::Length(12), Constraint::Fill(1)],
+                vec![Constraint::Length(16), Constraint::Length(12), Constraint::Min(8)],
                 vec![false, true, true],
             ),
             CountRows::Key(_) => {
@@ -642,9 +642,10 @@ impl Tabular for ExtractView {
     }
 
     fn columns(&self) -> (Vec<Constraint>, Vec<bool>) {
+        // The value keeps at least 10 columns on a narrow terminal.
         let widths = vec![
             Constraint::Length(24),
-            Constraint::Fill(1),
+            Constraint::Min(10),
             Constraint::Length(16),
             Constraint::Length(16),
         ];

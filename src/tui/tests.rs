@@ -344,6 +344,10 @@ fn count_time_table_sorts() {
     let frame = h.run(vec![key('t')]);
     let first = frame.lines().nth(2).unwrap();
     assert!(first.contains("2024/01/01 00:00"), "{frame}");
+    // A short, narrow terminal: the selection stays visible, the title wins over the help.
+    h.run(vec![code(KeyCode::End)]);
+    h.term.backend_mut().resize(36, 4);
+    insta::assert_snapshot!("count_resized", h.run(vec![Input::Resize]));
 }
 
 #[test]
@@ -413,6 +417,9 @@ fn extract_table_sorts_stats_and_detail() {
     insta::assert_snapshot!("extract_by_value_reversed", h.run(vec![key('v'), key('v')]));
     insta::assert_snapshot!("extract_by_delta", h.run(vec![key('d')]));
     insta::assert_snapshot!("extract_stats", h.run(vec![key('i')]));
+    h.term.backend_mut().resize(50, 6);
+    insta::assert_snapshot!("extract_stats_resized", h.run(vec![Input::Resize]));
+    h.term.backend_mut().resize(100, 9);
     let frame = h.run(vec![key('i'), key('t'), code(KeyCode::Down), code(KeyCode::Enter)]);
     insta::assert_snapshot!("extract_detail", frame);
 }
