@@ -15,6 +15,8 @@ use rayon::prelude::*;
 use super::{AnalyzeError, Flow};
 use crate::model::{Nanos, SourceId};
 use crate::query::{Filter, TimeRange, plan};
+use crate::store::format::FRAMES_PER_BLOCK;
+use crate::store::segment::ALL_FRAMES;
 use crate::store::{DecodedBlock, Store, StoreError};
 
 /// One block to read.
@@ -30,6 +32,8 @@ pub struct BlockRef {
     pub max_ts: Nanos,
     /// Rows in the block.
     pub rows: u32,
+    /// The frames of the block to read (bit `f` for frame `f`; [`ALL_FRAMES`] for all).
+    pub frames: u32,
 }
 
 /// What the planner decided.
@@ -56,9 +60,9 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
             if m.rows == 0 || m.max_ts < range.start || m.min_ts > range.end {
                 return Ok((Vec::new(), total));
             }
-            let cand = plan::candidate_blocks(seg, &req)?;
+            let cand = plan::candidate_frames(seg, &req)?;
             let mut out = Vec::new();
-            let mut push = |b: u32| -> Result<(), StoreError> {
+            let mut push = |b: u32, frames: u32| -> Result<(), StoreError> {
                 let e = seg.block_entry(b as usize)?;
                 if e.max_ts >= range.start && e.min_ts <= range.end {
                     out.push(BlockRef {
@@ -67,6 +71,7 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
                         min_ts: e.min_ts,
                         max_ts: e.max_ts,
                         rows: e.rows,
+                        frames,
                     });
                 }
                 Ok(())
@@ -84,11 +89,29 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
             }
             let first = lo;
             match cand {
-                Some(bm) => bm.range(first..).try_for_each(&mut push)?,
+                Some(bm) => {
+                    // Frame ids, grouped into one reference per block with a frame mask.
+                    let mut cur: Option<(u32, u32)> = None;
+                    for f in bm.range(first.saturating_mul(FRAMES_PER_BLOCK)..) {
+                        let (b, bit) = (f / FRAMES_PER_BLOCK, 1u32 << (f % FRAMES_PER_BLOCK));
+                        match &mut cur {
+                            Some((cb, mask)) if *cb == b => *mask |= bit,
+                            _ => {
+                                if let Some((cb, mask)) = cur {
+                                    push(cb, mask)?;
+                                }
+                                cur = Some((b, bit));
+                            }
+                        }
+                    }
+                    if let Some((cb, mask)) = cur {
+                        push(cb, mask)?;
+                    }
+                }
                 None => {
                     let mut b = first;
                     while b < m.blocks && seg.block_entry(b as usize)?.min_ts <= range.end {
-                        push(b)?;
+                        push(b, ALL_FRAMES)?;
                         b += 1;
                     }
                 }
@@ -207,7 +230,7 @@ fn block_hits(
     finder: Option<&memchr::memmem::Finder<'_>>,
     range: TimeRange,
 ) -> Result<Vec<Hit>, StoreError> {
-    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+    store.segments()[b.seg as usize].read_block_frames(b.block as usize, b.frames, blk)?;
     let mut hits = Vec::new();
     filter_block(blk, filter, finder, range, |i| {
         let r = blk.record(i);
@@ -360,7 +383,11 @@ pub fn scan_fold<S: Send>(
             || (init(), 0u64),
             |(mut s, mut n), b| {
                 with_block(|blk| {
-                    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+                    store.segments()[b.seg as usize].read_block_frames(
+                        b.block as usize,
+                        b.frames,
+                        blk,
+                    )?;
                     filter_block(blk, filter, finder.as_ref(), range, |i| {
                         n += 1;
                         fold(&mut s, &blk.record(i));

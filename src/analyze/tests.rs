@@ -24,7 +24,7 @@ fn store() -> &'static (tempfile::TempDir, Store, Vec<Vec<u8>>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
-        let seg = SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 };
+        let seg = SegmentOptions { block_text_bytes: 2048, block_rows: 16, frame_text_bytes: 300 };
         let mut w = StoreWriter::open(&path, seg).unwrap();
         let opts =
             ImportOptions { utc: true, segment_text_bytes: 40_000, ..ImportOptions::default() };
