@@ -341,9 +341,12 @@ pub fn scan_ordered(
             }
             // Rows strictly before the next block's bound can no longer be preceded by another.
             let bound = order.get(j).map(|b| if reverse { b.max_ts } else { b.min_ts });
+            // Segments rarely overlap in time: the hits usually arrive in order already.
             if reverse {
-                pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
-            } else {
+                if !pending.is_sorted_by(|a, b| a.key() >= b.key()) {
+                    pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
+                }
+            } else if !pending.is_sorted_by_key(Hit::key) {
                 pending.sort_by_key(Hit::key);
             }
             let ready = match bound {
