@@ -38,7 +38,8 @@ pub const FRAMES_PER_BLOCK: u32 = 4;
 pub const FRAME_TEXT_BYTES: usize = 4096;
 /// Version 2: blocks per segment are limited so that frame ids fit in a `u32`.
 pub const MAX_BLOCKS: u32 = u32::MAX / FRAMES_PER_BLOCK;
-/// Bytes per row in a decompressed column frame: ts, delta, line (8 each), source, len (4 each).
+/// Version 1: bytes per row in a decompressed column frame: ts, delta, line (8 each), source,
+/// len (4 each).
 pub const COLUMN_BYTES_PER_ROW: usize = 32;
 
 /// Section identifiers.
@@ -49,11 +50,11 @@ pub enum SectionId {
     Meta = 1,
     /// The block index: one [`BlockEntry`] per block.
     Blocks = 2,
-    /// Compressed column and text frames of every block.
+    /// Columns and text frames of every block.
     Data = 3,
     /// The sorted token dictionary.
     Tokens = 4,
-    /// One posting list of block ids per token.
+    /// One posting list per token: frame ids (version 2) or block ids (version 1).
     Postings = 5,
     /// The text dictionary (version 2): LZ4 text frames refer to it.
     Dict = 6,
@@ -135,13 +136,15 @@ pub struct BlockEntry {
     pub min_ts: i64,
     /// Timestamp of the last row (the largest).
     pub max_ts: i64,
-    /// Offset of the column frame, relative to the start of the `DATA` section.
+    /// Offset of the block's columns, relative to the start of the `DATA` section.
     pub cols_offset: u64,
-    /// Compressed length of the column frame; the text frame follows it directly.
+    /// Length of the columns (version 2: varints and frame table; version 1: a zstd frame);
+    /// the text follows them directly.
     pub cols_len: u32,
-    /// Compressed length of the text frame.
+    /// Compressed length of the text (version 2: all its LZ4 frames; version 1: one zstd
+    /// frame).
     pub text_len: u32,
-    /// Uncompressed length of the text frame.
+    /// Uncompressed length of the block's text.
     pub text_raw_len: u32,
     /// Version 2: CRC-32 of the column bytes (columns and frame table), checked on every
     /// read. Version 1: 0 (its zstd frames carry their own checksums).
@@ -207,7 +210,7 @@ pub fn decode_header(buf: &[u8]) -> Result<(u32, u32), StoreError> {
         });
     }
     if flags != 0 {
-        // Version 1 defines no flags; a set bit is corruption or a newer writer's feature.
+        // No version defines flags yet; a set bit is corruption or a newer writer's feature.
         return Err(StoreError::corrupt(format!("header: unknown flags {flags:#x}")));
     }
     Ok((version, flags))

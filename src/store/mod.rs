@@ -200,7 +200,7 @@ impl Store {
         self.manifest.sources.get(id as usize).map_or("?", |s| s.path.as_str())
     }
 
-    /// Line numbers of every record of source `id` (reads only the column frames).
+    /// Line numbers of every record of source `id` (reads only the columns).
     pub fn source_lines(&self, id: u32) -> Result<roaring::RoaringTreemap, StoreError> {
         let mut set = roaring::RoaringTreemap::new();
         let mut blk = DecodedBlock::default();
@@ -461,6 +461,8 @@ impl StoreWriter {
         m.segments.extend(added);
         m.sources = sources;
         m.generation += 1;
+        // The newest segment format in the store: older builds refuse it at open.
+        m.format_version = m.format_version.max(format::FORMAT_VERSION);
         m.next_segment = m.next_segment.max(self.files.next.load(Ordering::SeqCst));
         storage::sync_dir(&self.files.dir).map_err(io_err(&self.files.dir))?;
         let path = self.dir.join(MANIFEST);
@@ -618,6 +620,8 @@ mod tests {
         };
         let (got, mut versions, sshd) = read(&dir);
         assert_eq!(got, want);
+        // The manifest now names the newest format in the store.
+        assert_eq!(Store::open(&dir).unwrap().manifest().format_version, format::FORMAT_VERSION);
         versions.sort_unstable();
         assert_eq!(versions, vec![1, 1, format::FORMAT_VERSION]);
         assert!(sshd >= 2);

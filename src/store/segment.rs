@@ -1,9 +1,10 @@
 //! Building (in memory → bytes) and reading (bytes → records) of one segment.
 //!
 //! A segment is immutable once written. Rows are sorted by `(ts, source, line)`; row ids are
-//! dense `0..rows`. Rows are grouped into blocks of a few KiB of text; each block is two zstd
-//! frames (columns, text), so a reader decompresses only the blocks it needs, and the block
-//! index carries per-block time bounds for pruning.
+//! dense `0..rows`. Rows are grouped into blocks of about 16 KiB of text; each block has
+//! varint columns and up to four LZ4 text frames compressed against the segment's dictionary,
+//! so a reader decompresses only the frames it needs, and the block index carries per-block
+//! time bounds for pruning. Version-1 segments (two zstd frames per block) are still read.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -246,6 +247,9 @@ fn decode_v2(
         let c = get_var(cols, &mut pos).ok_or("bad frame table")?;
         let crc = cols.get(pos..pos + 4).ok_or("bad frame table")?;
         pos += 4;
+        if r == 0 {
+            return Err("empty frame".into());
+        }
         rows = rows.saturating_add(r);
         clen = clen.saturating_add(c);
         *f = FrameEntry {
@@ -342,7 +346,8 @@ fn build_dictionary<'a>(rows: &'a [RowMeta], text: impl Fn(&'a RowMeta) -> &'a [
         return dict;
     }
     let total: usize = rows.iter().map(|r| r.len as usize + 1).sum();
-    let step = (total / DICT_BYTES).max(1);
+    // Rounded up, so that the sample spans the whole segment and does not fill up early.
+    let step = total.div_ceil(DICT_BYTES).max(1);
     // Take every `step`-th byte's row: rows in proportion to their share of the text.
     let mut acc = 0usize;
     let mut next = 0usize;
@@ -896,6 +901,9 @@ impl Segment {
         let tokens = find(SectionId::Tokens)?;
         let postings = find(SectionId::Postings)?;
         let dict = if version >= 2 { find(SectionId::Dict)? } else { (HEADER_LEN, 0) };
+        if version >= 2 && (dict.1 > DICT_BYTES || meta.blocks > MAX_BLOCKS) {
+            return Err(corrupt("DICT larger than 64 KiB or too many blocks"));
+        }
         let tb = &b[tokens.0..tokens.0 + tokens.1];
         let n_tokens = format::Cursor::new(tb, "TOKENS").u32()? as usize;
         if n_tokens != meta.tokens as usize
@@ -1144,9 +1152,12 @@ impl Segment {
         if self.version >= 2 {
             return Ok(ids);
         }
+        if ids.max().is_some_and(|b| b >= MAX_BLOCKS) {
+            return Err(corrupt(format!("POSTINGS: list {i}: block id out of range")));
+        }
         let frames = ids.iter().flat_map(|b| {
-            let f = u64::from(b) * u64::from(FRAMES_PER_BLOCK);
-            (f..f + u64::from(FRAMES_PER_BLOCK)).filter_map(|f| u32::try_from(f).ok())
+            let f = b * FRAMES_PER_BLOCK;
+            f..f + FRAMES_PER_BLOCK
         });
         RoaringBitmap::from_sorted_iter(frames).map_err(|e| corrupt(format!("POSTINGS: {e}")))
     }
