@@ -1419,10 +1419,21 @@ pub fn fuzz_check(data: &[u8]) {
                 let _ = blk.record(k);
             }
         }
+        // Partial reads, with a mask taken from the data (one frame, or several).
+        let mask = data.get(i).map_or(ALL_FRAMES, |b| u32::from(*b) & ALL_FRAMES);
+        if seg.read_block_frames(i, mask, &mut blk).is_ok() {
+            for k in 0..blk.len() {
+                let _ = blk.record(k);
+            }
+        }
+        let _ = seg.read_columns(i, &mut blk);
     }
     for i in 0..seg.token_count().min(64) {
         let _ = seg.token(i);
         let _ = seg.postings(i);
+    }
+    for m in [TokenMatch::Prefix(b"a".to_vec()), TokenMatch::Contains(b"e".to_vec())] {
+        let _ = seg.frames_matching(&m);
     }
 }
 
