@@ -266,7 +266,7 @@ fn read_batch(
 }
 
 /// Plans with at most this many blocks are decoded on the calling thread.
-const SMALL_PLAN_BLOCKS: usize = 32;
+const SMALL_PLAN_BLOCKS: usize = 128;
 
 /// Blocks per parallel batch.
 fn batch_len() -> usize {
@@ -282,6 +282,8 @@ fn batch_len() -> usize {
 thread_local! {
     /// Tests force small batches so that merges across many batches are exercised.
     pub(crate) static TEST_BATCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// How many scans took the streaming path (tests check that both paths are exercised).
+    pub(crate) static STREAMED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Streams the hits of `plan` in `(ts, source, line)` order (descending with `reverse`).
@@ -297,6 +299,9 @@ pub fn scan_ordered(
     let mut order: Vec<BlockRef> = plan.blocks.clone();
     if reverse {
         order.sort_unstable_by_key(|b| std::cmp::Reverse((b.max_ts, b.seg, b.block)));
+    }
+    if order.len() <= SMALL_PLAN_BLOCKS && disjoint_in_order(&order, reverse) {
+        return scan_streaming(store, &order, filter, range, reverse, st, emit);
     }
     let bl = batch_len();
     let batches: Vec<std::ops::Range<usize>> =
@@ -362,6 +367,62 @@ pub fn scan_ordered(
                 }
             }
             i = j;
+        }
+        Ok(st)
+    })
+}
+
+/// True when every row of each block of `order` sorts after every row of the previous block
+/// (before, when reversed): then emitting block by block is already in order. That holds for
+/// a later block of the same segment (rows are sorted inside a segment), or for a block that
+/// starts strictly after the previous one ends.
+fn disjoint_in_order(order: &[BlockRef], reverse: bool) -> bool {
+    order.windows(2).all(|w| {
+        let (a, b) = if reverse { (&w[1], &w[0]) } else { (&w[0], &w[1]) };
+        (a.seg == b.seg && a.block < b.block) || a.max_ts < b.min_ts
+    })
+}
+
+/// [`scan_ordered`] for a small plan of blocks that do not overlap in time (a narrow time
+/// slice, a rare token): decodes on this thread and emits straight from each block, reusing
+/// one [`Hit`], so nothing is gathered or sorted.
+fn scan_streaming(
+    store: &Store,
+    order: &[BlockRef],
+    filter: &Filter,
+    range: TimeRange,
+    reverse: bool,
+    mut st: ScanStats,
+    mut emit: impl FnMut(&Hit) -> Result<Flow, AnalyzeError>,
+) -> Result<ScanStats, AnalyzeError> {
+    #[cfg(test)]
+    STREAMED.with(|c| c.set(c.get() + 1));
+    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    let mut hit = Hit { ts: 0, delta: 0, source: 0, line: 0, text: Vec::new() };
+    let mut rows: Vec<usize> = Vec::new();
+    with_block(|blk| {
+        for b in order {
+            store.segments()[b.seg as usize].read_block_frames(b.block as usize, b.frames, blk)?;
+            st.blocks_read += 1;
+            st.rows_read += u64::from(b.rows);
+            rows.clear();
+            filter_block(blk, filter, finder.as_ref(), range, |i| rows.push(i));
+            if reverse {
+                rows.reverse();
+            }
+            for &i in &rows {
+                let r = blk.record(i);
+                hit.ts = r.ts;
+                hit.delta = r.delta;
+                hit.source = r.source;
+                hit.line = r.line;
+                hit.text.clear();
+                hit.text.extend_from_slice(r.text);
+                st.hits += 1;
+                if emit(&hit)? == Flow::Stop {
+                    return Ok(st);
+                }
+            }
         }
         Ok(st)
     })

@@ -146,6 +146,29 @@ proptest! {
     }
 }
 
+/// Small plans of blocks disjoint in time stream straight from each block; others gather
+/// and merge. Both must agree with the naive scan, forwards and reversed.
+#[test]
+fn streaming_and_merging_paths_agree_with_naive() {
+    let (_, store, words) = store();
+    let (mut streamed, mut merged) = (0, 0);
+    for w in words.iter().step_by(words.len() / 150 + 1) {
+        let filter = Filter::new(&filter_from(w, 0, 0)).unwrap();
+        let want = naive(store, &filter, TimeRange::ALL);
+        let before = super::runner::STREAMED.with(std::cell::Cell::get);
+        assert_eq!(run(store, &filter, TimeRange::ALL, false), want, "{w:?}");
+        let mut rev = run(store, &filter, TimeRange::ALL, true);
+        rev.reverse();
+        assert_eq!(rev, want, "{w:?} reversed");
+        if super::runner::STREAMED.with(std::cell::Cell::get) > before {
+            streamed += 1;
+        } else {
+            merged += 1;
+        }
+    }
+    assert!(streamed > 5 && merged > 5, "streamed {streamed}, merged {merged}");
+}
+
 #[test]
 fn one_thread_equals_many() {
     let (_, store, _) = store();
