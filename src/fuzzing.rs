@@ -75,7 +75,7 @@ mod tests {
         let mut b = crate::store::SegmentBuilder::new(crate::store::SegmentOptions {
             block_text_bytes: 64,
             block_rows: 3,
-            zstd_level: 1,
+            frame_text_bytes: 20,
         });
         for i in 0..10u64 {
             b.push(
@@ -88,11 +88,12 @@ mod tests {
         }
         let mut seg = Vec::new();
         b.write_to(&mut seg).unwrap();
-        put("segment_open", "valid", &seg);
-        put("segment_open", "truncated", &seg[..seg.len() / 2]);
+        let v = crate::store::format::FORMAT_VERSION;
+        put("segment_open", &format!("valid-v{v}"), &seg);
+        put("segment_open", &format!("truncated-v{v}"), &seg[..seg.len() / 2]);
         let mut flipped = seg.clone();
         flipped[40] ^= 0x55;
-        put("segment_open", "flipped", &flipped);
+        put("segment_open", &format!("flipped-v{v}"), &flipped);
         put("segment_open", "empty", b"");
         // Timestamp lines: one of each style.
         put("timestamp_infer", "styles", b"Jun 14 15:16:01 combo sshd[1]: x\n2024-05-20T10:00:00.000Z host1 app\n- 1117838570 2005.06.03 R02 2005-06-03-15.42.50.675872 R02\n081109 203615 148 INFO dfs\n20171223-22:15:29:606|Step\n17/06/09 20:10:40 INFO\n03-17 16:13:38.811  1702\n[10.30 16:49:06] chrome.exe\n[Sun Dec 04 04:47:44 2005] [notice]\n10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET /\"\n2015-10-18 18:01:47,978 INFO\n");

@@ -29,7 +29,9 @@ if [ ! -f "$FILE" ]; then
   mv "$FILE.tmp" "$FILE"
 fi
 STORE=$DIR/query-store-$SIZE-seed$SEED
-if [ ! -f "$STORE/MANIFEST" ] || [ "$FILE" -nt "$STORE/MANIFEST" ]; then
+# Re-import when the corpus or the binary is newer than the store (a new build may write a
+# new format version; measuring it on an old store would measure the old format).
+if [ ! -f "$STORE/MANIFEST" ] || [ "$FILE" -nt "$STORE/MANIFEST" ] || [ "$TWSLA" -nt "$STORE/MANIFEST" ]; then
   rm -rf "$STORE"
   "$TWSLA" -d "$STORE" import -q "$FILE"
 fi

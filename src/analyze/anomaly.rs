@@ -417,7 +417,7 @@ mod tests {
     fn store(dir: &std::path::Path, files: &[String], tiny: bool) -> Store {
         let path = dir.join(if tiny { "tiny.db" } else { "big.db" });
         let seg = if tiny {
-            SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 }
+            SegmentOptions { block_text_bytes: 2048, block_rows: 16, frame_text_bytes: 512 }
         } else {
             SegmentOptions::default()
         };

@@ -15,6 +15,8 @@ use rayon::prelude::*;
 use super::{AnalyzeError, Flow};
 use crate::model::{Nanos, SourceId};
 use crate::query::{Filter, TimeRange, plan};
+use crate::store::format::FRAMES_PER_BLOCK;
+use crate::store::segment::ALL_FRAMES;
 use crate::store::{DecodedBlock, Store, StoreError};
 
 /// One block to read.
@@ -30,6 +32,8 @@ pub struct BlockRef {
     pub max_ts: Nanos,
     /// Rows in the block.
     pub rows: u32,
+    /// The frames of the block to read (bit `f` for frame `f`; [`ALL_FRAMES`] for all).
+    pub frames: u32,
 }
 
 /// What the planner decided.
@@ -56,9 +60,9 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
             if m.rows == 0 || m.max_ts < range.start || m.min_ts > range.end {
                 return Ok((Vec::new(), total));
             }
-            let cand = plan::candidate_blocks(seg, &req)?;
+            let cand = plan::candidate_frames(seg, &req)?;
             let mut out = Vec::new();
-            let mut push = |b: u32| -> Result<(), StoreError> {
+            let mut push = |b: u32, frames: u32| -> Result<(), StoreError> {
                 let e = seg.block_entry(b as usize)?;
                 if e.max_ts >= range.start && e.min_ts <= range.end {
                     out.push(BlockRef {
@@ -67,6 +71,7 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
                         min_ts: e.min_ts,
                         max_ts: e.max_ts,
                         rows: e.rows,
+                        frames,
                     });
                 }
                 Ok(())
@@ -84,11 +89,29 @@ pub fn plan(store: &Store, filter: &Filter, range: TimeRange) -> Result<Plan, St
             }
             let first = lo;
             match cand {
-                Some(bm) => bm.range(first..).try_for_each(&mut push)?,
+                Some(bm) => {
+                    // Frame ids, grouped into one reference per block with a frame mask.
+                    let mut cur: Option<(u32, u32)> = None;
+                    for f in bm.range(first.saturating_mul(FRAMES_PER_BLOCK)..) {
+                        let (b, bit) = (f / FRAMES_PER_BLOCK, 1u32 << (f % FRAMES_PER_BLOCK));
+                        match &mut cur {
+                            Some((cb, mask)) if *cb == b => *mask |= bit,
+                            _ => {
+                                if let Some((cb, mask)) = cur {
+                                    push(cb, mask)?;
+                                }
+                                cur = Some((b, bit));
+                            }
+                        }
+                    }
+                    if let Some((cb, mask)) = cur {
+                        push(cb, mask)?;
+                    }
+                }
                 None => {
                     let mut b = first;
                     while b < m.blocks && seg.block_entry(b as usize)?.min_ts <= range.end {
-                        push(b)?;
+                        push(b, ALL_FRAMES)?;
                         b += 1;
                     }
                 }
@@ -207,7 +230,7 @@ fn block_hits(
     finder: Option<&memchr::memmem::Finder<'_>>,
     range: TimeRange,
 ) -> Result<Vec<Hit>, StoreError> {
-    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+    store.segments()[b.seg as usize].read_block_frames(b.block as usize, b.frames, blk)?;
     let mut hits = Vec::new();
     filter_block(blk, filter, finder, range, |i| {
         let r = blk.record(i);
@@ -243,7 +266,7 @@ fn read_batch(
 }
 
 /// Plans with at most this many blocks are decoded on the calling thread.
-const SMALL_PLAN_BLOCKS: usize = 32;
+const SMALL_PLAN_BLOCKS: usize = 128;
 
 /// Blocks per parallel batch.
 fn batch_len() -> usize {
@@ -259,6 +282,8 @@ fn batch_len() -> usize {
 thread_local! {
     /// Tests force small batches so that merges across many batches are exercised.
     pub(crate) static TEST_BATCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// How many scans took the streaming path (tests check that both paths are exercised).
+    pub(crate) static STREAMED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Cancellation and progress of the scans started on one thread (see [`with_control`]).
@@ -327,6 +352,9 @@ pub fn scan_ordered(
     if reverse {
         order.sort_unstable_by_key(|b| std::cmp::Reverse((b.max_ts, b.seg, b.block)));
     }
+    if order.len() <= SMALL_PLAN_BLOCKS && disjoint_in_order(&order, reverse) {
+        return scan_streaming(store, &order, filter, range, reverse, st, emit);
+    }
     let bl = batch_len();
     let batches: Vec<std::ops::Range<usize>> =
         (0..order.len()).step_by(bl).map(|i| i..(i + bl).min(order.len())).collect();
@@ -381,9 +409,12 @@ pub fn scan_ordered(
             }
             // Rows strictly before the next block's bound can no longer be preceded by another.
             let bound = order.get(j).map(|b| if reverse { b.max_ts } else { b.min_ts });
+            // Segments rarely overlap in time: the hits usually arrive in order already.
             if reverse {
-                pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
-            } else {
+                if !pending.is_sorted_by(|a, b| a.key() >= b.key()) {
+                    pending.sort_by_key(|h| std::cmp::Reverse(h.key()));
+                }
+            } else if !pending.is_sorted_by_key(Hit::key) {
                 pending.sort_by_key(Hit::key);
             }
             let ready = match bound {
@@ -402,6 +433,74 @@ pub fn scan_ordered(
                 }
             }
             i = j;
+        }
+        Ok(st)
+    })
+}
+
+/// True when every row of each block of `order` sorts after every row of the previous block
+/// (before, when reversed): then emitting block by block is already in order. That holds for
+/// a later block of the same segment (rows are sorted inside a segment), or for a block that
+/// starts strictly after the previous one ends.
+fn disjoint_in_order(order: &[BlockRef], reverse: bool) -> bool {
+    order.windows(2).all(|w| {
+        let (a, b) = if reverse { (&w[1], &w[0]) } else { (&w[0], &w[1]) };
+        (a.seg == b.seg && a.block < b.block) || a.max_ts < b.min_ts
+    })
+}
+
+/// [`scan_ordered`] for a small plan of blocks that do not overlap in time (a narrow time
+/// slice, a rare token): decodes on this thread and emits straight from each block, reusing
+/// one [`Hit`], so nothing is gathered or sorted.
+fn scan_streaming(
+    store: &Store,
+    order: &[BlockRef],
+    filter: &Filter,
+    range: TimeRange,
+    reverse: bool,
+    mut st: ScanStats,
+    mut emit: impl FnMut(&Hit) -> Result<Flow, AnalyzeError>,
+) -> Result<ScanStats, AnalyzeError> {
+    // The same thread as the caller's, so the same control (cancel flag and counters).
+    let ctl = control();
+    let ctl = ctl.as_deref();
+    #[cfg(test)]
+    STREAMED.with(|c| c.set(c.get() + 1));
+    let finder = filter.required_literal().map(memchr::memmem::Finder::new);
+    let mut hit = Hit { ts: 0, delta: 0, source: 0, line: 0, text: Vec::new() };
+    let mut rows: Vec<usize> = Vec::new();
+    with_block(|blk| {
+        for b in order {
+            if ctl.is_some_and(ScanControl::cancelled) {
+                return Ok(st);
+            }
+            store.segments()[b.seg as usize].read_block_frames(b.block as usize, b.frames, blk)?;
+            st.blocks_read += 1;
+            st.rows_read += u64::from(b.rows);
+            if let Some(c) = ctl {
+                c.rows_read.fetch_add(u64::from(b.rows), std::sync::atomic::Ordering::Relaxed);
+            }
+            rows.clear();
+            filter_block(blk, filter, finder.as_ref(), range, |i| rows.push(i));
+            if reverse {
+                rows.reverse();
+            }
+            for &i in &rows {
+                let r = blk.record(i);
+                hit.ts = r.ts;
+                hit.delta = r.delta;
+                hit.source = r.source;
+                hit.line = r.line;
+                hit.text.clear();
+                hit.text.extend_from_slice(r.text);
+                st.hits += 1;
+                if let Some(c) = ctl {
+                    c.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if emit(&hit)? == Flow::Stop {
+                    return Ok(st);
+                }
+            }
         }
         Ok(st)
     })
@@ -435,7 +534,11 @@ pub fn scan_fold<S: Send>(
                 }
                 let n0 = n;
                 with_block(|blk| {
-                    store.segments()[b.seg as usize].read_block(b.block as usize, blk)?;
+                    store.segments()[b.seg as usize].read_block_frames(
+                        b.block as usize,
+                        b.frames,
+                        blk,
+                    )?;
                     filter_block(blk, filter, finder.as_ref(), range, |i| {
                         n += 1;
                         fold(&mut s, &blk.record(i));

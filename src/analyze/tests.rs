@@ -24,7 +24,7 @@ fn store() -> &'static (tempfile::TempDir, Store, Vec<Vec<u8>>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
-        let seg = SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 };
+        let seg = SegmentOptions { block_text_bytes: 2048, block_rows: 16, frame_text_bytes: 300 };
         let mut w = StoreWriter::open(&path, seg).unwrap();
         let opts =
             ImportOptions { utc: true, segment_text_bytes: 40_000, ..ImportOptions::default() };
@@ -144,6 +144,29 @@ proptest! {
         rev.reverse();
         prop_assert_eq!(&rev, &want, "reverse, filter {:?}", spec);
     }
+}
+
+/// Small plans of blocks disjoint in time stream straight from each block; others gather
+/// and merge. Both must agree with the naive scan, forwards and reversed.
+#[test]
+fn streaming_and_merging_paths_agree_with_naive() {
+    let (_, store, words) = store();
+    let (mut streamed, mut merged) = (0, 0);
+    for w in words.iter().step_by(words.len() / 150 + 1) {
+        let filter = Filter::new(&filter_from(w, 0, 0)).unwrap();
+        let want = naive(store, &filter, TimeRange::ALL);
+        let before = super::runner::STREAMED.with(std::cell::Cell::get);
+        assert_eq!(run(store, &filter, TimeRange::ALL, false), want, "{w:?}");
+        let mut rev = run(store, &filter, TimeRange::ALL, true);
+        rev.reverse();
+        assert_eq!(rev, want, "{w:?} reversed");
+        if super::runner::STREAMED.with(std::cell::Cell::get) > before {
+            streamed += 1;
+        } else {
+            merged += 1;
+        }
+    }
+    assert!(streamed > 5 && merged > 5, "streamed {streamed}, merged {merged}");
 }
 
 #[test]

@@ -62,7 +62,7 @@ fn stores() -> &'static (tempfile::TempDir, Store, Store) {
         let big = build("big.db", SegmentOptions::default(), 64 << 20, CompactPolicy::default());
         let small = build(
             "small.db",
-            SegmentOptions { block_text_bytes: 1024, block_rows: 7, zstd_level: 1 },
+            SegmentOptions { block_text_bytes: 1024, block_rows: 7, frame_text_bytes: 300 },
             30_000,
             CompactPolicy {
                 small_text_bytes: 0,

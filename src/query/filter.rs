@@ -112,6 +112,26 @@ pub struct Filter {
     req: Vec<super::plan::Req>,
     /// The longest literal every matching record contains, if any.
     literal: Option<Vec<u8>>,
+    /// Unique per compiled filter (clones share it, and their regexes): keys the per-thread
+    /// regex caches.
+    id: u64,
+}
+
+/// Source of [`Filter`] ids (0 is the empty default filter).
+static NEXT_FILTER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Regex scratch space of one thread for one filter.
+struct Caches {
+    id: u64,
+    include: Vec<regex_automata::meta::Cache>,
+    exclude: Vec<regex_automata::meta::Cache>,
+}
+
+thread_local! {
+    /// Each worker thread keeps its own caches: the regexes' shared cache pool serves only
+    /// one thread quickly, and makes the others contend for it on every record.
+    static CACHES: std::cell::RefCell<Caches> =
+        const { std::cell::RefCell::new(Caches { id: 0, include: Vec::new(), exclude: Vec::new() }) };
 }
 
 /// Compiles a regex with Go RE2-like settings: byte-oriented, ASCII classes.
@@ -168,6 +188,7 @@ impl Filter {
         }
         f.req = reqs;
         f.literal = lits.into_iter().max_by_key(Vec::len);
+        f.id = NEXT_FILTER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(f)
     }
 
@@ -188,8 +209,30 @@ impl Filter {
 
     /// True when `text` passes.
     pub fn matches(&self, text: &[u8]) -> bool {
-        self.include.iter().all(|r| r.is_match(text))
-            && !self.exclude.iter().any(|r| r.is_match(text))
+        if self.is_empty() {
+            return true;
+        }
+        CACHES.with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => {
+                if c.id != self.id {
+                    c.include = self.include.iter().map(Regex::create_cache).collect();
+                    c.exclude = self.exclude.iter().map(Regex::create_cache).collect();
+                    c.id = self.id;
+                }
+                let Caches { include, exclude, .. } = &mut *c;
+                let hit = |r: &Regex, cache: &mut regex_automata::meta::Cache| {
+                    let input = regex_automata::Input::new(text).earliest(true);
+                    r.search_half_with(cache, &input).is_some()
+                };
+                self.include.iter().zip(include.iter_mut()).all(|(r, c)| hit(r, c))
+                    && !self.exclude.iter().zip(exclude.iter_mut()).any(|(r, c)| hit(r, c))
+            }
+            // Re-entered on this thread (not expected): use the regexes' own pool.
+            Err(_) => {
+                self.include.iter().all(|r| r.is_match(text))
+                    && !self.exclude.iter().any(|r| r.is_match(text))
+            }
+        })
     }
 }
 

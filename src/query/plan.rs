@@ -149,15 +149,16 @@ pub fn required_literal(pattern: &str) -> Option<Vec<u8>> {
     lits.into_iter().filter(|l| !l.is_empty()).max_by_key(Vec::len)
 }
 
-/// The blocks of `seg` that may hold a record satisfying `req`; `None` means all blocks.
-pub fn candidate_blocks(seg: &Segment, req: &Req) -> Result<Option<RoaringBitmap>, StoreError> {
+/// The frames of `seg` (ids as in [`Segment::postings`]) that may hold a record satisfying
+/// `req`; `None` means all frames.
+pub fn candidate_frames(seg: &Segment, req: &Req) -> Result<Option<RoaringBitmap>, StoreError> {
     Ok(match req {
         Req::All => None,
-        Req::Token(m) => Some(seg.blocks_matching(m)?),
+        Req::Token(m) => Some(seg.frames_matching(m)?),
         Req::And(parts) => {
             let mut acc: Option<RoaringBitmap> = None;
             for p in parts {
-                if let Some(b) = candidate_blocks(seg, p)? {
+                if let Some(b) = candidate_frames(seg, p)? {
                     acc = Some(match acc {
                         Some(a) => a & b,
                         None => b,
@@ -172,7 +173,7 @@ pub fn candidate_blocks(seg: &Segment, req: &Req) -> Result<Option<RoaringBitmap
         Req::Or(parts) => {
             let mut acc = RoaringBitmap::new();
             for p in parts {
-                match candidate_blocks(seg, p)? {
+                match candidate_frames(seg, p)? {
                     Some(b) => acc |= b,
                     None => return Ok(None),
                 }

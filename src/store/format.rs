@@ -18,7 +18,7 @@ pub const SEGMENT_MAGIC: &[u8; 8] = b"TWSLASEG";
 /// Magic at the very end of every segment file.
 pub const FOOTER_MAGIC: &[u8; 8] = b"TWSLAEND";
 /// The segment format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest segment format version this build can read.
 pub const OLDEST_SUPPORTED: u32 = 1;
 /// Size of the fixed header: magic, version, flags.
@@ -31,7 +31,15 @@ pub const SECTION_ENTRY_LEN: usize = 24;
 pub const BLOCK_ENTRY_LEN: usize = 48;
 /// Size of the `META` section.
 pub const META_LEN: usize = 48;
-/// Bytes per row in a decompressed column frame: ts, delta, line (8 each), source, len (4 each).
+/// Version 2: at most this many text frames per block. Index postings name frames:
+/// `frame id = block * FRAMES_PER_BLOCK + frame`.
+pub const FRAMES_PER_BLOCK: u32 = 4;
+/// Version 2: a frame closes once it holds this many text bytes (at a row boundary).
+pub const FRAME_TEXT_BYTES: usize = 4096;
+/// Version 2: blocks per segment are limited so that frame ids fit in a `u32`.
+pub const MAX_BLOCKS: u32 = u32::MAX / FRAMES_PER_BLOCK;
+/// Version 1: bytes per row in a decompressed column frame: ts, delta, line (8 each), source,
+/// len (4 each).
 pub const COLUMN_BYTES_PER_ROW: usize = 32;
 
 /// Section identifiers.
@@ -42,22 +50,25 @@ pub enum SectionId {
     Meta = 1,
     /// The block index: one [`BlockEntry`] per block.
     Blocks = 2,
-    /// Compressed column and text frames of every block.
+    /// Columns and text frames of every block.
     Data = 3,
     /// The sorted token dictionary.
     Tokens = 4,
-    /// One roaring bitmap of row ids per token.
+    /// One posting list per token: frame ids (version 2) or block ids (version 1).
     Postings = 5,
+    /// The text dictionary (version 2): LZ4 text frames refer to it.
+    Dict = 6,
 }
 
 impl SectionId {
-    /// Every section a version-1 segment must contain.
-    pub const ALL: [SectionId; 5] = [
+    /// Every known section.
+    pub const ALL: [SectionId; 6] = [
         SectionId::Meta,
         SectionId::Blocks,
         SectionId::Data,
         SectionId::Tokens,
         SectionId::Postings,
+        SectionId::Dict,
     ];
 
     /// The section for a raw id, if known.
@@ -73,6 +84,7 @@ impl SectionId {
             SectionId::Data => "DATA",
             SectionId::Tokens => "TOKENS",
             SectionId::Postings => "POSTINGS",
+            SectionId::Dict => "DICT",
         }
     }
 }
@@ -124,16 +136,19 @@ pub struct BlockEntry {
     pub min_ts: i64,
     /// Timestamp of the last row (the largest).
     pub max_ts: i64,
-    /// Offset of the column frame, relative to the start of the `DATA` section.
+    /// Offset of the block's columns, relative to the start of the `DATA` section.
     pub cols_offset: u64,
-    /// Compressed length of the column frame; the text frame follows it directly.
+    /// Length of the columns (version 2: varints and frame table; version 1: a zstd frame);
+    /// the text follows them directly.
     pub cols_len: u32,
-    /// Compressed length of the text frame.
+    /// Compressed length of the text (version 2: all its LZ4 frames; version 1: one zstd
+    /// frame).
     pub text_len: u32,
-    /// Uncompressed length of the text frame.
+    /// Uncompressed length of the block's text.
     pub text_raw_len: u32,
-    /// Reserved, written as 0.
-    pub reserved: u32,
+    /// Version 2: CRC-32 of the column bytes (columns and frame table), checked on every
+    /// read. Version 1: 0 (its zstd frames carry their own checksums).
+    pub cols_crc: u32,
 }
 
 /// Little-endian readers over a byte slice that report truncation as corruption.
@@ -195,7 +210,7 @@ pub fn decode_header(buf: &[u8]) -> Result<(u32, u32), StoreError> {
         });
     }
     if flags != 0 {
-        // Version 1 defines no flags; a set bit is corruption or a newer writer's feature.
+        // No version defines flags yet; a set bit is corruption or a newer writer's feature.
         return Err(StoreError::corrupt(format!("header: unknown flags {flags:#x}")));
     }
     Ok((version, flags))
@@ -296,7 +311,7 @@ impl BlockEntry {
         out.extend_from_slice(&self.cols_len.to_le_bytes());
         out.extend_from_slice(&self.text_len.to_le_bytes());
         out.extend_from_slice(&self.text_raw_len.to_le_bytes());
-        out.extend_from_slice(&self.reserved.to_le_bytes());
+        out.extend_from_slice(&self.cols_crc.to_le_bytes());
     }
     /// Decodes entry `i` of a `BLOCKS` section.
     pub fn decode_at(section: &[u8], i: usize) -> Result<Self, StoreError> {
@@ -314,7 +329,7 @@ impl BlockEntry {
             cols_len: c.u32()?,
             text_len: c.u32()?,
             text_raw_len: c.u32()?,
-            reserved: c.u32()?,
+            cols_crc: c.u32()?,
         })
     }
 }
@@ -364,7 +379,7 @@ mod tests {
             cols_len: 6,
             text_len: 7,
             text_raw_len: 8,
-            reserved: 0,
+            cols_crc: 9,
         };
         let mut v = Vec::new();
         b.encode_into(&mut v);

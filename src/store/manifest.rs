@@ -77,7 +77,8 @@ pub struct SourceState {
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// Segment format version written by this store's writer.
+    /// The newest segment format version any writer has committed into this store (segments
+    /// of older versions may remain); a build that cannot write it refuses the store.
     pub format_version: u32,
     /// Tokenizer version of every segment.
     pub tokenizer_version: u32,

@@ -19,6 +19,7 @@
 //! * **No decay.** Small segments are merged after each import (see [`StoreWriter::compact`]).
 
 pub mod format;
+mod lz4;
 pub mod manifest;
 mod postings;
 pub mod scan;
@@ -199,7 +200,7 @@ impl Store {
         self.manifest.sources.get(id as usize).map_or("?", |s| s.path.as_str())
     }
 
-    /// Line numbers of every record of source `id` (reads only the column frames).
+    /// Line numbers of every record of source `id` (reads only the columns).
     pub fn source_lines(&self, id: u32) -> Result<roaring::RoaringTreemap, StoreError> {
         let mut set = roaring::RoaringTreemap::new();
         let mut blk = DecodedBlock::default();
@@ -460,6 +461,8 @@ impl StoreWriter {
         m.segments.extend(added);
         m.sources = sources;
         m.generation += 1;
+        // The newest segment format in the store: older builds refuse it at open.
+        m.format_version = m.format_version.max(format::FORMAT_VERSION);
         m.next_segment = m.next_segment.max(self.files.next.load(Ordering::SeqCst));
         storage::sync_dir(&self.files.dir).map_err(io_err(&self.files.dir))?;
         let path = self.dir.join(MANIFEST);
@@ -565,9 +568,80 @@ mod tests {
         }
     }
 
+    /// A version-1 store takes new (current-version) segments, reads both, and compaction
+    /// rewrites the old segments in the current version.
+    #[test]
+    fn old_store_takes_new_segments_and_compaction_upgrades_it() {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format/v1/store");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        fs::create_dir_all(dir.join("segments")).unwrap();
+        fs::copy(src.join("MANIFEST"), dir.join("MANIFEST")).unwrap();
+        for e in fs::read_dir(src.join("segments")).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), dir.join("segments").join(e.file_name())).unwrap();
+        }
+        let opts = SegmentOptions { block_text_bytes: 256, block_rows: 8, frame_text_bytes: 64 };
+        let mut w = StoreWriter::open(&dir, opts).unwrap();
+        let files = w.segment_files();
+        let mut b = SegmentBuilder::new(opts);
+        let mut want = fixture_records();
+        for i in 0..30u64 {
+            let rec = (
+                1_800_000_000_000_000_000 + i as i64,
+                1,
+                3,
+                i + 1,
+                format!("new sshd line {i}").into_bytes(),
+            );
+            b.push(rec.0, rec.1, rec.2, rec.3, &rec.4);
+            want.push(rec);
+        }
+        let added = vec![files.write(&mut b).unwrap()];
+        let mut sources: Vec<SourceState> = (0..4).map(source).collect();
+        sources[3].path = "/fixture/new.log".into();
+        w.commit(added, &[], sources).unwrap();
+        want.sort_by_key(|r| (r.0, r.2, r.3));
+        let read = |dir: &Path| {
+            let store = Store::open(dir).unwrap();
+            for (name, res) in store.verify() {
+                res.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            let mut got = Vec::new();
+            scan::scan_time_order(store.segments(), None, |r| {
+                got.push((r.ts, r.delta, r.source, r.line, r.text.to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+            let versions: Vec<u32> = store.segments().iter().map(|s| s.version()).collect();
+            let sshd: u64 =
+                store.segments().iter().map(|s| s.blocks_with_token(b"sshd").unwrap().len()).sum();
+            (got, versions, sshd)
+        };
+        let (got, mut versions, sshd) = read(&dir);
+        assert_eq!(got, want);
+        // The manifest now names the newest format in the store.
+        assert_eq!(Store::open(&dir).unwrap().manifest().format_version, format::FORMAT_VERSION);
+        versions.sort_unstable();
+        assert_eq!(versions, vec![1, 1, format::FORMAT_VERSION]);
+        assert!(sshd >= 2);
+        let merged = w
+            .compact(CompactPolicy {
+                small_text_bytes: 1 << 20,
+                min_small_segments: 2,
+                target_text_bytes: 1 << 20,
+            })
+            .unwrap();
+        assert!(merged > 0);
+        drop(w);
+        let (got, versions, _) = read(&dir);
+        assert_eq!(got, want);
+        assert!(versions.iter().all(|v| *v == format::FORMAT_VERSION), "{versions:?}");
+    }
+
     /// Writes the fixture store (only when the directory is missing).
     fn write_fixture(dir: &Path) {
-        let opts = SegmentOptions { block_text_bytes: 256, block_rows: 8, zstd_level: 3 };
+        let opts = SegmentOptions { block_text_bytes: 256, block_rows: 8, frame_text_bytes: 64 };
         let mut w = StoreWriter::open(dir, opts).unwrap();
         let files = w.segment_files();
         let recs = fixture_records();
@@ -586,31 +660,37 @@ mod tests {
 
     /// Stores written by every supported format version must open, verify, and read back.
     #[test]
-    fn compat_fixture_v1_opens_and_reads_back() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format/v1/store");
-        if !dir.exists() {
-            write_fixture(&dir);
+    fn compat_fixtures_open_and_read_back() {
+        // Every version from the oldest supported one has a committed fixture; the current
+        // version's is written when missing (then committed).
+        for version in format::OLDEST_SUPPORTED..=format::FORMAT_VERSION {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("tests/fixtures/format/v{version}/store"));
+            if !dir.exists() && version == format::FORMAT_VERSION {
+                write_fixture(&dir);
+            }
+            let store = Store::open(&dir).unwrap_or_else(|e| panic!("v{version}: {e}"));
+            assert_eq!(store.manifest().segments.len(), 2, "v{version}");
+            for (name, res) in store.verify() {
+                res.unwrap_or_else(|e| panic!("v{version} {name}: {e}"));
+            }
+            let seg_version = |s: &Segment| s.version();
+            assert!(store.segments().iter().all(|s| seg_version(s) == version), "v{version}");
+            let mut got = Vec::new();
+            scan::scan_time_order(store.segments(), None, |r| {
+                got.push((r.ts, r.delta, r.source, r.line, r.text.to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+            let mut want = fixture_records();
+            want.sort_by_key(|r| (r.0, r.2, r.3));
+            assert_eq!(got, want, "v{version}");
+            assert_eq!(store.source_path(2), "/fixture/source-2.log");
+            // The index answers for a token of the text.
+            let hits: u64 =
+                store.segments().iter().map(|s| s.blocks_with_token(b"sshd").unwrap().len()).sum();
+            assert!(hits > 0, "v{version}");
         }
-        let store = Store::open(&dir).unwrap();
-        assert_eq!(store.manifest().format_version, 1);
-        assert_eq!(store.segments().len(), 2);
-        for (name, res) in store.verify() {
-            res.unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        let mut got = Vec::new();
-        scan::scan_time_order(store.segments(), None, |r| {
-            got.push((r.ts, r.delta, r.source, r.line, r.text.to_vec()));
-            Ok(true)
-        })
-        .unwrap();
-        let mut want = fixture_records();
-        want.sort_by_key(|r| (r.0, r.2, r.3));
-        assert_eq!(got, want);
-        assert_eq!(store.source_path(2), "/fixture/source-2.log");
-        // The index answers for a token of the text.
-        let hits: u64 =
-            store.segments().iter().map(|s| s.blocks_with_token(b"sshd").unwrap().len()).sum();
-        assert!(hits > 0);
     }
 
     #[test]

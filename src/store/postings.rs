@@ -1,7 +1,9 @@
-//! The in-memory token table used while building a segment: token → sorted list of block
-//! ids. An open-addressing hash table over an arena of token bytes, specialised for the
+//! The in-memory token table used while building a segment: token → sorted list of frame
+//! ids (`block * FRAMES_PER_BLOCK + frame`). An open-addressing hash table over an arena of token bytes, specialised for the
 //! import hot path (tens of millions of lookups per GiB): one hash per token, no allocation
 //! per lookup, short tokens compared as integers.
+
+use super::format::FRAMES_PER_BLOCK;
 
 /// Multiplier of the token hash (a 64-bit odd constant with good bit dispersion).
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -67,19 +69,29 @@ impl TokenTable {
     #[cfg(test)]
     pub(crate) fn add(&mut self, tok: &[u8], id: u32) {
         let prefix = load_prefix(tok);
-        self.add_hashed(hash_with(tok, prefix), prefix, tok, id);
+        self.entry(hash_with(tok, prefix), prefix, tok, id);
     }
 
-    /// Adds every token collected in `set` for block `id`, and clears the set.
-    pub(crate) fn add_block(&mut self, set: &mut BlockSet<'_>, id: u32) {
-        for &(h, prefix, tok) in &set.items {
-            self.add_hashed(h, prefix, tok, id);
+    /// Adds every token collected in `set` for block `block`, and clears the set: one id
+    /// per frame the token occurs in (`block * FRAMES_PER_BLOCK + frame`).
+    pub(crate) fn add_block(&mut self, set: &mut BlockSet<'_>, block: u32) {
+        let base = block * FRAMES_PER_BLOCK;
+        for &(h, prefix, tok, mask) in &set.items {
+            let e = self.entry(h, prefix, tok, base + mask.trailing_zeros());
+            let mut rest = mask & (mask - 1);
+            while rest != 0 {
+                let id = base + rest.trailing_zeros();
+                e.more.push(id);
+                e.last = id;
+                rest &= rest - 1;
+            }
         }
         set.clear();
     }
 
+    /// Records `id` for the token and returns its entry.
     #[inline]
-    fn add_hashed(&mut self, h: u64, prefix: u64, tok: &[u8], id: u32) {
+    fn entry(&mut self, h: u64, prefix: u64, tok: &[u8], id: u32) -> &mut Entry {
         let mask = self.slots.len() - 1;
         let mut i = (h as usize) & mask;
         loop {
@@ -98,7 +110,8 @@ impl TokenTable {
                     e.more.push(id);
                     e.last = id;
                 }
-                return;
+                let k = s as usize - 1;
+                return &mut self.entries[k];
             }
             i = (i + 1) & mask;
         }
@@ -113,10 +126,12 @@ impl TokenTable {
             last: id,
             more: Vec::new(),
         });
+        let k = self.entries.len() - 1;
         self.slots[i] = self.entries.len() as u32;
         if self.entries.len() * 2 > self.slots.len() {
             self.grow();
         }
+        &mut self.entries[k]
     }
 
     fn grow(&mut self) {
@@ -200,7 +215,8 @@ impl SortedToken {
 pub(crate) struct BlockSet<'t> {
     slots: Vec<(u32, u32)>,
     epoch: u32,
-    items: Vec<(u64, u64, &'t [u8])>,
+    /// Hash, prefix, token, and the mask of frames it occurs in.
+    items: Vec<(u64, u64, &'t [u8], u32)>,
 }
 
 impl Default for BlockSet<'_> {
@@ -210,9 +226,9 @@ impl Default for BlockSet<'_> {
 }
 
 impl<'t> BlockSet<'t> {
-    /// Adds a token (duplicates are ignored).
+    /// Adds a token seen in `frame` (< 32) of the block.
     #[inline]
-    pub(crate) fn insert(&mut self, tok: &'t [u8]) {
+    pub(crate) fn insert(&mut self, tok: &'t [u8], frame: u32) {
         let prefix = load_prefix(tok);
         let h = hash_with(tok, prefix);
         let mask = self.slots.len() - 1;
@@ -222,14 +238,15 @@ impl<'t> BlockSet<'t> {
             if g != self.epoch {
                 break;
             }
-            let (eh, ep, et) = self.items[idx as usize];
+            let (eh, ep, et, _) = self.items[idx as usize];
             if eh == h && ep == prefix && et.len() == tok.len() && (tok.len() <= 8 || et == tok) {
+                self.items[idx as usize].3 |= 1 << frame;
                 return;
             }
             i = (i + 1) & mask;
         }
         self.slots[i] = (self.epoch, self.items.len() as u32);
-        self.items.push((h, prefix, tok));
+        self.items.push((h, prefix, tok, 1 << frame));
         if self.items.len() * 2 > self.slots.len() {
             let n = self.slots.len() * 2;
             self.slots = vec![(0, 0); n];
@@ -276,9 +293,10 @@ mod tests {
                     t.add(&tok, id / 10);
                 } else {
                     let mut set = BlockSet::default();
-                    set.insert(&tok);
-                    set.insert(&tok);
-                    t.add_block(&mut set, id / 10);
+                    let frame = (id / 10) % FRAMES_PER_BLOCK;
+                    set.insert(&tok, frame);
+                    set.insert(&tok, frame);
+                    t.add_block(&mut set, id / 10 / FRAMES_PER_BLOCK);
                 }
                 let l = want.entry(tok).or_default();
                 if l.last() != Some(&(id / 10)) {

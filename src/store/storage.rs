@@ -1,6 +1,6 @@
 //! File-system primitives of the store: memory maps, atomic file replacement, directory sync.
 //!
-//! This is the only module with `unsafe` code (the memory map).
+//! One of two modules with `unsafe` code (the memory map; the other is `lz4`, for FFI).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

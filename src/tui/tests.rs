@@ -503,9 +503,10 @@ fn saving_by_extension_and_failures() {
     assert!(frame.contains("cannot save") && frame.contains("x.csv"), "{frame}");
     assert!(frame.contains("Variance"), "{frame}");
     assert!(!h.app.quit);
-    let frame = save_as(&mut h, &dir.path().join("chart.png"));
-    assert!(frame.contains("charts (.png, .html) are not available yet"), "{frame}");
-    assert!(!dir.path().join("chart.png").exists());
+    // A chart into a missing directory: the error, the UI and its rows stay.
+    let frame = save_as(&mut h, &dir.path().join("no/such/dir/chart.png"));
+    assert!(frame.contains("cannot save") && frame.contains("chart.png"), "{frame}");
+    assert!(frame.contains("Variance"), "{frame}");
     // An empty name or esc does nothing.
     let frame = h.run(vec![key('s'), code(KeyCode::Enter)]);
     assert!(!frame.contains("saved") && !frame.contains("cannot"), "{frame}");
@@ -605,7 +606,7 @@ fn runner_control_progress_and_cancel() {
     let path = dir.path().join("t.db");
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
     let seg =
-        crate::store::SegmentOptions { block_text_bytes: 2048, block_rows: 16, zstd_level: 1 };
+        crate::store::SegmentOptions { block_text_bytes: 2048, block_rows: 16, frame_text_bytes: 512 };
     let mut w = crate::store::StoreWriter::open(&path, seg).unwrap();
     let opts = crate::ingest::ImportOptions { utc: true, ..Default::default() };
     let inputs = [data.join("Linux/Linux_2k.log").display().to_string()];
@@ -719,8 +720,11 @@ fn detail_during_a_running_job_keeps_streaming_into_the_table() {
     // Now q cancels; the rows stay.
     let frame = h.run(vec![key('q'), Input::WaitIdle]);
     assert!(frame.contains("Results 5/5/10") && frame.contains("(cancelled)"), "{frame}");
+    // g charts the partial rows; q goes back to them.
     let frame = h.run(vec![key('g')]);
-    assert!(frame.contains("charts (g, h) are not available yet"), "{frame}");
+    assert!(frame.contains("TWSLA Extract:Value"), "{frame}");
+    let frame = h.run(vec![key('q')]);
+    assert!(frame.contains("Results 5/5/10") && !h.app.quit, "{frame}");
 }
 
 #[test]
@@ -782,4 +786,160 @@ fn a_panicking_job_shows_its_message_and_the_ui_goes_on() {
     );
     assert!(frame.contains("No results"), "{frame}");
     assert!(!h.app.quit);
+}
+
+// Charts (g, h, saving .png/.html).
+
+/// Braille cells (ratatui's line charts) in a frame.
+fn braille(frame: &str) -> usize {
+    frame.chars().filter(|c| ('\u{2801}'..='\u{28ff}').contains(c)).count()
+}
+
+fn no_open(mut h: H) -> H {
+    h.app.open_charts = false;
+    h
+}
+
+#[test]
+fn g_draws_the_count_time_chart_and_q_goes_back() {
+    let fake = Arc::new(Fake { count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 90, 16);
+    h.run(vec![Input::WaitIdle]);
+    let frame = h.run(vec![key('g')]);
+    assert!(frame.contains("TWSLA Count:Time"), "{frame}");
+    assert!(frame.contains("h: HTML / s: Save .png/.html / q: Back"), "{frame}");
+    assert!(frame.contains("01/01 00:00") && frame.contains("01/01 01:10"), "time axis: {frame}");
+    assert!(frame.contains("1200") && frame.contains("Count"), "y axis: {frame}");
+    assert!(braille(&frame) > 20, "the line: {frame}");
+    // The line is drawn in the first palette colour.
+    let buf = h.term.backend().buffer();
+    let (r, g, b) = crate::chart::color(0);
+    let coloured = buf.content().iter().filter(|c| c.fg == Color::Rgb(r, g, b)).count();
+    assert!(coloured > 20, "{coloured}");
+    let frame = h.run(vec![key('q')]);
+    assert!(frame.contains("Results 4/1,564/5,000") && !h.app.quit, "{frame}");
+    // g in the chart goes back too.
+    h.run(vec![key('g')]);
+    let frame = h.run(vec![key('g')]);
+    assert!(frame.contains("Results 4/1,564/5,000"), "{frame}");
+}
+
+#[test]
+fn g_draws_the_top_keys_as_bars_with_shares() {
+    let fake = Arc::new(Fake { count: Some(count_keys()), ..Fake::default() });
+    let mut h = H::new(count_init(false, true), fake, 100, 10);
+    h.run(vec![Input::WaitIdle]);
+    let frame = h.run(vec![key('g')]);
+    assert!(frame.contains("TWSLA Log count:Normalized Pattern"), "{frame}");
+    assert!(frame.contains("30 55.6%") && frame.contains("12 22.2%"), "{frame}");
+    assert!(frame.contains("#TIMESTAMP# host kernel"), "labels: {frame}");
+}
+
+#[test]
+fn g_on_an_empty_view_says_so() {
+    let empty = (CountRows::Time(Vec::new()), CountStats::default());
+    let fake = Arc::new(Fake { count: Some(empty), ..Fake::default() });
+    let mut h = no_open(H::new(count_init(true, false), fake, 60, 5));
+    h.run(vec![Input::WaitIdle]);
+    let frame = h.run(vec![key('g')]);
+    assert!(frame.contains("no data for a chart") && h.app.views.len() == 1, "{frame}");
+    let frame = h.run(vec![key('h')]);
+    assert!(frame.contains("no data for a chart"), "{frame}");
+}
+
+#[test]
+fn extract_chart_numbers_non_numeric_values_by_first_appearance() {
+    let mut rows = extract_rows();
+    rows[1].value = b"up".to_vec();
+    rows[3].value = b"down".to_vec();
+    rows[4].value = b"up".to_vec();
+    let v = {
+        let mut v = super::table::ExtractView::new("State");
+        v.push(rows);
+        v
+    };
+    let c = super::chart::of_extract(&v, true);
+    let crate::chart::ChartSpec::TimeSeries(t) = &c.spec else { panic!("{c:?}") };
+    let ys: Vec<f64> = t.series[0].points.iter().map(|p| p.1).collect();
+    assert_eq!(ys, [10.0, 1.0, 9.0, 2.0, 1.0]);
+    assert_eq!(t.title, "TWSLA Extract:State");
+    assert_eq!(c.stem, "extractTime");
+}
+
+#[test]
+fn h_writes_the_html_chart_and_shows_where() {
+    let fake = Arc::new(Fake { extract: extract_rows(), ..Fake::default() });
+    let mut h = no_open(H::new(extract_init(false), fake, 120, 9));
+    h.run(vec![Input::WaitIdle]);
+    let frame = h.run(vec![key('h')]);
+    let path = super::chart::temp_html("extractTime");
+    assert!(frame.contains("chart written to") && frame.contains("twsla-extractTime-"), "{frame}");
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert!(page.contains("<title>TWSLA Extract:Value</title>") && page.contains("<polyline"));
+    // From the chart view too.
+    std::fs::remove_file(&path).unwrap();
+    let frame = h.run(vec![key('g'), key('h')]);
+    assert!(frame.contains("chart written to"), "{frame}");
+    assert!(path.exists());
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A saved PNG: its size and whether it has more than a few colours.
+fn png_info(path: &std::path::Path) -> (u32, u32, usize) {
+    let dec = ::png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut r = dec.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let colours: std::collections::HashSet<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+    (info.width, info.height, colours.len())
+}
+
+#[test]
+fn saving_charts_as_png_and_html_from_every_chart_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // count by time: the table and the chart view both save both formats.
+    let fake = Arc::new(Fake { count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 90, 9);
+    h.run(vec![Input::WaitIdle]);
+    let frame = save_as(&mut h, &p("time.png"));
+    assert!(frame.contains("saved the chart to"), "{frame}");
+    let (w, hh, colours) = png_info(&p("time.png"));
+    assert!((w, hh) == (1000, 500) && colours > 10, "{w}x{hh} {colours}");
+    save_as(&mut h, &p("time.HTML"));
+    let page = std::fs::read_to_string(p("time.HTML")).unwrap();
+    assert!(page.contains("TWSLA Count:Time") && page.contains("\"v\":[1200.0,7.0,350.0,7.0]"));
+    h.run(vec![key('g')]);
+    save_as(&mut h, &p("view.png"));
+    save_as(&mut h, &p("view.htm"));
+    assert_eq!(std::fs::read(p("view.png")).unwrap(), std::fs::read(p("time.png")).unwrap());
+    assert!(std::fs::read_to_string(p("view.htm")).unwrap().contains("<svg"));
+    // The chart view saves only charts: other names are an error that keeps the chart.
+    let frame = save_as(&mut h, &p("view.csv"));
+    assert!(frame.contains("a chart saves as .png or .html") && frame.contains("TWSLA Count"));
+    assert!(!p("view.csv").exists());
+    // A failed save keeps the UI.
+    let frame = save_as(&mut h, &p("no/dir/x.html"));
+    assert!(frame.contains("cannot save") && !h.app.quit, "{frame}");
+
+    // count by key: a pie.
+    let fake = Arc::new(Fake { count: Some(count_keys()), ..Fake::default() });
+    let mut h = H::new(count_init(false, true), fake, 90, 9);
+    h.run(vec![Input::WaitIdle]);
+    save_as(&mut h, &p("keys.png"));
+    let (w, hh, colours) = png_info(&p("keys.png"));
+    assert!((w, hh) == (900, 520) && colours > 10, "{w}x{hh} {colours}");
+    save_as(&mut h, &p("keys.html"));
+    let page = std::fs::read_to_string(p("keys.html")).unwrap();
+    assert_eq!(page.matches("<path data-s=").count(), 3, "one slice per key");
+
+    // extract (and its stats view): the value over time.
+    let fake = Arc::new(Fake { extract: extract_rows(), ..Fake::default() });
+    let mut h = H::new(extract_init(true), fake, 90, 9);
+    h.run(vec![Input::WaitIdle]);
+    save_as(&mut h, &p("x.png"));
+    save_as(&mut h, &p("x.html"));
+    assert!(png_info(&p("x.png")).2 > 10);
+    let page = std::fs::read_to_string(p("x.html")).unwrap();
+    assert!(page.contains("\"v\":[10.0,12.5,9.0,30.0,30.0]"), "{page}");
 }
