@@ -20,10 +20,13 @@
 //! * [`analyze`]: operators that turn records into typed rows; they never print.
 //! * [`output`]: writers of typed rows (NDJSON, plain text).
 //! * [`cli`]: argument parsing, the terminal, exit codes. The only layer that prints.
+//! * [`chart`]: chart data ([`chart::ChartSpec`]) and its PNG and self-contained HTML
+//!   renderers; it knows only [`model`] (the UI and the CLI build the specs).
 //! * [`tui`]: the terminal UI the CLI opens on a terminal: views over analysis rows, fed by a
 //!   worker thread through a channel; it never sees the store.
 
 pub mod analyze;
+pub mod chart;
 pub mod cli;
 pub mod fuzzing;
 pub mod ingest;

@@ -2,6 +2,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::chart::ChartView;
 use super::prompt::{Prompt, PromptKind, PromptResult};
 use super::save;
 use super::search::SearchView;
@@ -72,6 +73,8 @@ pub enum View {
     Extract(Box<ExtractView>),
     /// One row in full.
     Detail(Detail),
+    /// A chart (`g`).
+    Chart(Box<ChartView>),
 }
 
 /// What a view asks of the app after a key.
@@ -89,6 +92,12 @@ pub enum Effect {
     Drill(Box<SearchInit>, String),
     /// Push a detail view.
     Detail(Detail),
+    /// Push a chart view.
+    Chart(Box<ChartView>),
+    /// Write this chart as HTML and open it (`h`).
+    Html(Box<ChartView>),
+    /// Back to the previous view (like `q`).
+    Back,
     /// Show a message (`true`: an error).
     Status(String, bool),
 }
@@ -133,6 +142,8 @@ pub struct App {
     pub quit: bool,
     /// Times in UTC.
     pub utc: bool,
+    /// `h` opens the HTML chart with the system's opener (tests turn it off: the path shows).
+    pub open_charts: bool,
     pending: Option<Job>,
     /// The view that receives the running job's rows (a detail view may be on top of it).
     job_view: usize,
@@ -161,6 +172,7 @@ impl App {
             progress: Progress::default(),
             quit: false,
             utc,
+            open_charts: true,
             pending: Some(job),
             job_view: 0,
             size: (80, 24),
@@ -201,7 +213,7 @@ impl App {
             View::Search(v) => v.lines.len() as u64,
             View::Count(v) => v.stats.hits,
             View::Extract(v) => v.rows.len() as u64,
-            View::Detail(_) => 0,
+            View::Detail(_) | View::Chart(_) => 0,
         }
     }
 
@@ -233,7 +245,7 @@ impl App {
                             v.stats = crate::analyze::extract::stats_of(&v.rows);
                         }
                     }
-                    View::Detail(_) => {}
+                    View::Detail(_) | View::Chart(_) => {}
                 }
             }
             // Rows for a view of another kind cannot happen (the worker drops stale jobs).
@@ -282,10 +294,12 @@ impl App {
             View::Extract(v) => v.key(k, page, utc),
             View::Detail(_) if back || k.code == KeyCode::Enter => Effect::None,
             View::Detail(_) => Effect::Handled,
+            View::Chart(v) => v.key(k),
         };
         let detail_back = matches!(self.top(), View::Detail(_)) && matches!(k.code, KeyCode::Enter);
         match effect {
             Effect::None if back || detail_back => self.back(),
+            Effect::Back => self.back(),
             Effect::None | Effect::Handled => Vec::new(),
             Effect::Prompt(kind, text) => {
                 self.prompt = Some(Prompt::new(kind, &text));
@@ -309,6 +323,15 @@ impl App {
             },
             Effect::Detail(d) => {
                 self.views.push(View::Detail(d));
+                Vec::new()
+            }
+            Effect::Chart(c) => {
+                self.views.push(View::Chart(c));
+                Vec::new()
+            }
+            Effect::Html(c) => {
+                let (text, error) = super::chart::open_html(&c.spec, c.stem, self.open_charts);
+                self.status = Some(Status { text, error });
                 Vec::new()
             }
             Effect::Status(text, error) => {

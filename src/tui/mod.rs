@@ -25,6 +25,7 @@
 //! screen are shared.
 
 mod app;
+mod chart;
 mod color;
 mod format;
 mod prompt;

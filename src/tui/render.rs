@@ -32,6 +32,7 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         }
         View::Extract(v) => (v.title(live_read), v.help()),
         View::Detail(d) => (d.title.clone(), "enter/q: Back"),
+        View::Chart(c) => (c.spec.title().to_string(), super::chart::HELP),
     };
     let help = if p.running { "q/esc/ctrl+c: Cancel" } else { help };
     header(f, head, &title, help);
@@ -40,6 +41,7 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         View::Count(v) => v.render(f, body, p.running, app.utc),
         View::Extract(v) => v.render(f, body, p.running, app.utc),
         View::Detail(d) => d.render(f, body),
+        View::Chart(c) => c.render(f, body),
     }
     if p.running {
         progress(f, prog, &p);

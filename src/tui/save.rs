@@ -6,7 +6,9 @@
 //!   RFC 4180 quoting. Columns are upstream's: count `name,Count,Delta,Delta(sec)` (time mode)
 //!   or `name,Count`; extract `Time,name,Delta,PS` (Delta and PS with 3 decimals); the stats
 //!   view `Stats,name,Delta,PS` with the shown strings.
-//! * `.png`, `.html`, `.htm`: charts, not available yet: an error, nothing is written.
+//! * count and extract with `.png`, `.html` or `.htm`: the view's chart (see `tui::chart`):
+//!   a PNG drawn with plotters, or a self-contained interactive HTML page; a chart view saves
+//!   only those.
 //!
 //! Errors are returned as messages; the UI shows them and keeps its results.
 
@@ -14,6 +16,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use super::app::View;
+use super::chart;
 use super::table::Tabular;
 
 /// Quotes a CSV cell when needed (RFC 4180).
@@ -70,10 +73,14 @@ pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
     if matches!(view, View::Detail(_)) {
         return Err("nothing to save in the detail view".into());
     }
-    if matches!(ext.as_str(), "png" | "html" | "htm") && !matches!(view, View::Search(_)) {
-        return Err(format!(
-            "cannot save {path}: charts (.png, .html) are not available yet; use .csv, .tsv or .txt"
-        ));
+    let chart_file = matches!(ext.as_str(), "png" | "html" | "htm");
+    match view {
+        View::Chart(c) => return chart::save(&c.spec, path),
+        View::Count(v) if chart_file => return chart::save(&chart::of_count(v, utc).spec, path),
+        View::Extract(v) if chart_file => {
+            return chart::save(&chart::of_extract(v, utc).spec, path);
+        }
+        _ => {}
     }
     let tsv = ext == "tsv";
     let file = File::create(path).map_err(|e| format!("cannot save {path}: {e}"))?;
@@ -90,7 +97,7 @@ pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
         }
         View::Count(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
         View::Extract(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
-        View::Detail(_) => Ok(0),
+        View::Detail(_) | View::Chart(_) => Ok(0),
     })();
     let n = written
         .and_then(|n| w.flush().map(|()| n))

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::app::{CountInit, Effect, SearchInit};
+use super::chart;
 use super::format;
 use super::prompt::PromptKind;
 use super::worker::Summary;
@@ -116,11 +117,6 @@ fn empty(f: &mut Frame<'_>, area: Rect, running: bool) {
         Paragraph::new(Line::styled(msg, Style::new().add_modifier(Modifier::DIM))),
         area,
     );
-}
-
-/// `g`/`h` (upstream's PNG and HTML charts): not built yet.
-fn no_charts() -> Effect {
-    Effect::Status("charts (g, h) are not available yet; s saves the rows".into(), false)
 }
 
 /// Sort state: the last sort key and whether the same key was pressed again.
@@ -232,9 +228,11 @@ impl CountView {
     pub fn help(&self) -> &'static str {
         match self.rows {
             CountRows::Time(_) => {
-                "c: Sort count / k: Sort time / d: Sort delta / enter: Search / s: Save / q: Quit"
+                "c: Sort count / k: Sort time / d: Sort delta / enter: Search / g/h: Chart / s: Save / q: Quit"
             }
-            CountRows::Key(_) => "c: Sort count / k: Sort key / enter: Detail / s: Save / q: Quit",
+            CountRows::Key(_) => {
+                "c: Sort count / k: Sort key / enter: Detail / g/h: Chart / s: Save / q: Quit"
+            }
         }
     }
 
@@ -288,7 +286,8 @@ impl CountView {
             KeyCode::Char('k' | 't') => Some('k'),
             KeyCode::Char('d') if time => Some('d'),
             KeyCode::Char('s') => return Effect::Prompt(PromptKind::Save, String::new()),
-            KeyCode::Char('g' | 'h') => return no_charts(),
+            KeyCode::Char('g') => return chart::show(chart::of_count(self, utc)),
+            KeyCode::Char('h') => return chart::html(chart::of_count(self, utc)),
             KeyCode::Enter => return self.enter(utc),
             _ => None,
         };
@@ -530,7 +529,7 @@ impl ExtractView {
         if self.stats.is_some() {
             "i: Back / s: Save / q: Quit"
         } else {
-            "t/v/d/p: Sort / i: Stats / enter: Detail / s: Save / q: Quit"
+            "t/v/d/p: Sort / i: Stats / enter: Detail / g/h: Chart / s: Save / q: Quit"
         }
     }
 
@@ -583,7 +582,8 @@ impl ExtractView {
                 None
             }
             KeyCode::Char('s') => return Effect::Prompt(PromptKind::Save, String::new()),
-            KeyCode::Char('g' | 'h') => return no_charts(),
+            KeyCode::Char('g') => return chart::show(chart::of_extract(self, utc)),
+            KeyCode::Char('h') => return chart::html(chart::of_extract(self, utc)),
             KeyCode::Enter => {
                 let Some(r) = self.at(self.cursor.sel) else { return Effect::None };
                 let text = vec![

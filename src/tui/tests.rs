@@ -605,8 +605,11 @@ fn runner_control_progress_and_cancel() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
-    let seg =
-        crate::store::SegmentOptions { block_text_bytes: 2048, block_rows: 16, frame_text_bytes: 512 };
+    let seg = crate::store::SegmentOptions {
+        block_text_bytes: 2048,
+        block_rows: 16,
+        frame_text_bytes: 512,
+    };
     let mut w = crate::store::StoreWriter::open(&path, seg).unwrap();
     let opts = crate::ingest::ImportOptions { utc: true, ..Default::default() };
     let inputs = [data.join("Linux/Linux_2k.log").display().to_string()];

@@ -1,0 +1,385 @@
+//! Self-contained HTML charts: one page with the chart as inline SVG (it shows without
+//! scripts) and a small inline script of our own for interaction: a tooltip with the values
+//! under the pointer (the nearest time of each line; a slice, cell, node or edge), and a
+//! legend whose entries hide and show their series, slices or node groups. Nothing is
+//! loaded from the network.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::{ChartSpec, Graph, Heatmap, TimeSeries, TopN};
+
+/// Escapes text for HTML/SVG content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn hex(c: (u8, u8, u8)) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+const STYLE: &str = r#"body{font-family:sans-serif;margin:16px;background:#fff;color:#222}
+svg{max-width:100%;height:auto;border:1px solid #ddd}
+svg text{font-family:sans-serif}
+.lg{cursor:pointer}.lg.off{opacity:.35}.off-el{display:none}
+#tip{position:fixed;display:none;pointer-events:none;background:rgba(40,40,40,.92);color:#fff;
+padding:6px 8px;border-radius:4px;font-size:13px;white-space:pre;z-index:9}
+[data-tip]:hover{opacity:.8}"#;
+
+/// The script: tooltips from `data-tip`, the nearest point of each time series, legend
+/// toggling; it sets `data-ready` on the body when it ran (checked by the headless test).
+const SCRIPT: &str = r#"(function(){
+var svg=document.getElementById('chart'),tip=document.getElementById('tip');
+var data=JSON.parse(document.getElementById('chart-data').textContent);
+function show(e,t){tip.textContent=t;tip.style.display='block';
+tip.style.left=(e.clientX+14)+'px';tip.style.top=(e.clientY+14)+'px';}
+function hide(){tip.style.display='none';}
+svg.querySelectorAll('[data-tip]').forEach(function(el){
+el.addEventListener('mousemove',function(e){show(e,el.getAttribute('data-tip'));});
+el.addEventListener('mouseleave',hide);});
+svg.querySelectorAll('.lg').forEach(function(l){l.addEventListener('click',function(){
+var s=l.getAttribute('data-s'),off=!l.classList.contains('off');l.classList.toggle('off',off);
+svg.querySelectorAll('[data-s="'+s+'"]:not(.lg)').forEach(function(el){el.classList.toggle('off-el',off);});
+if(data.hidden){data.hidden[s]=off;}});});
+if(data.kind==='time'){
+var p=data.plot,guide=document.getElementById('guide'),marks=document.getElementById('marks');
+data.hidden={};
+function near(a,x){var lo=0,hi=a.length-1;if(hi<0)return -1;while(lo<hi){var m=(lo+hi)>>1;
+if(a[m]<x)lo=m+1;else hi=m;}if(lo>0&&x-a[lo-1]<a[lo]-x)lo--;return lo;}
+svg.addEventListener('mousemove',function(e){var pt=svg.createSVGPoint();pt.x=e.clientX;pt.y=e.clientY;
+var q=pt.matrixTransform(svg.getScreenCTM().inverse());
+if(q.x<p[0]||q.x>p[2]||q.y<p[1]||q.y>p[3]){hide();guide.style.display='none';marks.innerHTML='';return;}
+var t=data.t0+(q.x-p[0])/(p[2]-p[0])*(data.t1-data.t0),lines=[],html='',gx=null;
+data.series.forEach(function(s,i){if(data.hidden[i])return;var k=near(s.t,t);if(k<0)return;
+if(gx===null){gx=p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]);lines.push(s.label[k]);}
+var y=p[3]-(s.v[k]-data.v0)/(data.v1-data.v0)*(p[3]-p[1]);
+lines.push(s.name+': '+s.v[k]);
+html+='<circle cx="'+(p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]))+'" cy="'+y+'" r="4" fill="'+s.color+'"/>';});
+if(gx===null){hide();return;}
+guide.setAttribute('x1',gx);guide.setAttribute('x2',gx);guide.style.display='';
+marks.innerHTML=html;show(e,lines.join('\n'));});
+svg.addEventListener('mouseleave',function(){hide();guide.style.display='none';marks.innerHTML='';});}
+document.body.setAttribute('data-ready','1');})();"#;
+
+/// The page of `spec`.
+pub fn render(spec: &ChartSpec) -> String {
+    let (w, h, svg, data) = match spec {
+        ChartSpec::TimeSeries(t) => time_series(t),
+        ChartSpec::TopN(t) => pie(t),
+        ChartSpec::Heatmap(m) => heatmap(m),
+        ChartSpec::Graph(g) => graph(g),
+    };
+    // No `<` in the JSON: a label cannot end its script element early.
+    let data = data.to_string().replace('<', "\\u003c");
+    let title = esc(spec.title());
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\n<body>\n\
+         <svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
+         width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{title}\">\n\
+         <rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>\n\
+         <text x=\"{cx}\" y=\"28\" text-anchor=\"middle\" font-size=\"20\">{title}</text>\n{svg}</svg>\n\
+         <div id=\"tip\"></div>\n\
+         <script type=\"application/json\" id=\"chart-data\">{data}</script>\n\
+         <script>{SCRIPT}</script>\n</body></html>\n",
+        cx = w / 2
+    )
+}
+
+fn no_data(w: u32, h: u32) -> String {
+    format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"18\">No data</text>\n",
+        w / 2,
+        h / 2
+    )
+}
+
+type Page = (u32, u32, String, serde_json::Value);
+
+fn time_series(t: &TimeSeries) -> Page {
+    let (w, h) = (1000u32, 500u32);
+    let (l, top, r, b) = (90.0, 50.0, 970.0, 430.0);
+    let mut s = String::new();
+    if t.series.iter().all(|x| x.points.is_empty()) {
+        return (w, h, no_data(w, h), json!({"kind": "none"}));
+    }
+    let (t0, t1) = super::time_range(t);
+    let (v0, v1) = super::value_range(t);
+    let v1 = v1 + (v1 - v0) * 0.05;
+    let px = |x: i64| l + (x - t0) as f64 / (t1 - t0) as f64 * (r - l);
+    let py = |v: f64| b - (v - v0) / (v1 - v0) * (b - top);
+    // Grid and axes.
+    for k in 0..=6 {
+        let v = v0 + (v1 - v0) * f64::from(k) / 6.0;
+        let y = py(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{l}\" x2=\"{r}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eee\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>",
+            l - 6.0,
+            y + 4.0,
+            esc(&super::fmt_value(v))
+        );
+    }
+    for k in 0..=5 {
+        let x = t0 + ((t1 - t0) as f64 * f64::from(k) / 5.0) as i64;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{b}\" y2=\"{1}\" stroke=\"#999\"/>\
+             <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" font-size=\"12\">{3}</text>",
+            px(x),
+            b + 5.0,
+            b + 20.0,
+            esc(&super::tick_time(x, t.utc))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<line x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\" stroke=\"#333\"/>\
+         <line x1=\"{l}\" x2=\"{l}\" y1=\"{top}\" y2=\"{b}\" stroke=\"#333\"/>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">Time</text>\
+         <text transform=\"translate(20 {}) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">{}</text>",
+        (l + r) / 2.0,
+        b + 45.0,
+        (top + b) / 2.0,
+        esc(&t.y_name)
+    );
+    let mut series = Vec::new();
+    for (i, se) in t.series.iter().enumerate() {
+        let c = hex(super::color(i));
+        let pts: Vec<(i64, f64)> = se.points.iter().copied().filter(|p| p.1.is_finite()).collect();
+        let mut poly = String::new();
+        for &(x, v) in &pts {
+            let _ = write!(poly, "{:.1},{:.1} ", px(x), py(v));
+        }
+        let _ = writeln!(
+            s,
+            "<polyline data-s=\"{i}\" points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/>",
+            poly.trim_end()
+        );
+        if pts.len() < 200 {
+            let _ = write!(s, "<g data-s=\"{i}\" fill=\"{c}\">");
+            for &(x, v) in &pts {
+                let _ = write!(s, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>", px(x), py(v));
+            }
+            let _ = writeln!(s, "</g>");
+        }
+        // Legend entry (click: hide/show).
+        let ly = 14.0 + 18.0 * i as f64;
+        let _ = writeln!(
+            s,
+            "<g class=\"lg\" data-s=\"{i}\"><rect x=\"{}\" y=\"{}\" width=\"18\" height=\"4\" fill=\"{c}\"/>\
+             <text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text></g>",
+            r - 170.0,
+            ly,
+            r - 146.0,
+            ly + 6.0,
+            esc(&super::cut(&se.name, 24))
+        );
+        series.push(json!({
+            "name": se.name,
+            "color": c,
+            "t": pts.iter().map(|p| p.0 as f64).collect::<Vec<_>>(),
+            "v": pts.iter().map(|p| p.1).collect::<Vec<_>>(),
+            "label": pts.iter().map(|p| super::fmt_time(p.0, t.utc, "%Y/%m/%d %H:%M:%S%.3f")).collect::<Vec<_>>(),
+        }));
+    }
+    let _ = writeln!(
+        s,
+        "<line id=\"guide\" y1=\"{top}\" y2=\"{b}\" stroke=\"#888\" stroke-dasharray=\"4 3\" style=\"display:none\"/><g id=\"marks\"></g>"
+    );
+    let data = json!({
+        "kind": "time", "plot": [l, top, r, b], "t0": t0 as f64, "t1": t1 as f64,
+        "v0": v0, "v1": v1, "series": series,
+    });
+    (w, h, s, data)
+}
+
+fn pie(t: &TopN) -> Page {
+    let (w, h) = (900u32, 520u32);
+    let total = t.total();
+    if total == 0 {
+        return (w, h, no_data(w, h), json!({"kind": "none"}));
+    }
+    let (cx, cy, r) = (260.0, 280.0, 210.0);
+    let mut s = String::new();
+    let mut a = 0.0f64;
+    for (i, sl) in t.slices.iter().enumerate() {
+        let c = hex(super::color(i));
+        let span = std::f64::consts::TAU * sl.value as f64 / total as f64;
+        let pct = 100.0 * sl.value as f64 / total as f64;
+        let tip = esc(&format!("{}\n{} ({pct:.1}%)", sl.label, sl.value));
+        if sl.value == total {
+            let _ = writeln!(
+                s,
+                "<circle data-s=\"{i}\" data-tip=\"{tip}\" cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"{c}\"/>"
+            );
+        } else if span > 0.0 {
+            let (x0, y0) = (cx + r * a.sin(), cy - r * a.cos());
+            let (x1, y1) = (cx + r * (a + span).sin(), cy - r * (a + span).cos());
+            let large = i32::from(span > std::f64::consts::PI);
+            let _ = writeln!(
+                s,
+                "<path data-s=\"{i}\" data-tip=\"{tip}\" fill=\"{c}\" stroke=\"#fff\" stroke-width=\"1\" \
+                 d=\"M{cx},{cy} L{x0:.2},{y0:.2} A{r},{r} 0 {large} 1 {x1:.2},{y1:.2} Z\"/>"
+            );
+        }
+        a += span;
+        let ly = 70.0 + 30.0 * i as f64;
+        let _ = writeln!(
+            s,
+            "<g class=\"lg\" data-s=\"{i}\"><rect x=\"500\" y=\"{}\" width=\"16\" height=\"16\" fill=\"{c}\"/>\
+             <text x=\"524\" y=\"{}\" font-size=\"13\">{}</text></g>",
+            ly - 8.0,
+            ly + 5.0,
+            esc(&format!("{}({}) {pct:.1}%", super::cut(&sl.label, 40), sl.value))
+        );
+    }
+    let data = json!({"kind": "pie", "slices": t.slices.iter().map(|x| json!({"label": x.label, "value": x.value})).collect::<Vec<_>>()});
+    (w, h, s, data)
+}
+
+fn heatmap(m: &Heatmap) -> Page {
+    let (w, h) = (1000u32, 500u32);
+    if m.cells.is_empty() || m.x_labels.is_empty() || m.y_labels.is_empty() {
+        return (w, h, no_data(w, h), json!({"kind": "none"}));
+    }
+    let (l, top, r, b) = (70.0, 45.0, 900.0, 440.0);
+    let nx = m.x_labels.len() as f64;
+    let ny = m.y_labels.len() as f64;
+    let (cw, ch) = ((r - l) / nx, (b - top) / ny);
+    let max = m.max();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<rect x=\"{l}\" y=\"{top}\" width=\"{}\" height=\"{}\" fill=\"#f0f0f0\"/>",
+        r - l,
+        b - top
+    );
+    for &(x, y, v) in &m.cells {
+        let (Some(xl), Some(yl)) = (m.x_labels.get(x), m.y_labels.get(y)) else { continue };
+        let tip = esc(&format!("{xl} {yl}\n{v}"));
+        let _ = writeln!(
+            s,
+            "<rect data-tip=\"{tip}\" x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"{}\"/>",
+            l + x as f64 * cw,
+            b - (y as f64 + 1.0) * ch,
+            (cw - 1.0).max(0.5),
+            (ch - 1.0).max(0.5),
+            hex(super::heat(v, max))
+        );
+    }
+    let every_y = m.y_labels.len() / 24 + 1;
+    for (y, yl) in m.y_labels.iter().enumerate().step_by(every_y) {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"11\">{}</text>",
+            l - 6.0,
+            b - (y as f64 + 0.5) * ch + 4.0,
+            esc(yl)
+        );
+    }
+    let every_x = m.x_labels.len() / 10 + 1;
+    for (x, xl) in m.x_labels.iter().enumerate().step_by(every_x) {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
+            l + (x as f64 + 0.5) * cw,
+            b + 16.0,
+            esc(xl)
+        );
+    }
+    // Colour scale.
+    let _ = writeln!(
+        s,
+        "<defs><linearGradient id=\"heat\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\
+         <stop offset=\"0\" stop-color=\"{}\"/><stop offset=\"0.5\" stop-color=\"{}\"/>\
+         <stop offset=\"1\" stop-color=\"{}\"/></linearGradient></defs>\
+         <rect x=\"930\" y=\"{top}\" width=\"16\" height=\"{}\" fill=\"url(#heat)\"/>\
+         <text x=\"938\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\
+         <text x=\"938\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">0</text>",
+        hex(super::HEAT[0]),
+        hex(super::HEAT[1]),
+        hex(super::HEAT[2]),
+        b - top,
+        top - 4.0,
+        max.max(10),
+        b + 14.0
+    );
+    let data = json!({"kind": "heatmap", "max": max});
+    (w, h, s, data)
+}
+
+fn graph(g: &Graph) -> Page {
+    let (w, h) = (900u32, 700u32);
+    if g.nodes.is_empty() {
+        return (w, h, no_data(w, h), json!({"kind": "none"}));
+    }
+    let (cx, cy, r) = (450.0, 370.0, 250.0);
+    let pos: Vec<(f64, f64)> =
+        super::circle_layout(g).into_iter().map(|(x, y)| (cx + r * x, cy + r * y)).collect();
+    let wmax = g.edges.iter().map(|e| e.weight).max().unwrap_or(1).max(1) as f64;
+    let mut s = String::new();
+    for e in &g.edges {
+        let (Some(a), Some(b)) = (pos.get(e.from), pos.get(e.to)) else { continue };
+        let (Some(na), Some(nb)) = (g.nodes.get(e.from), g.nodes.get(e.to)) else { continue };
+        let tip = esc(&format!("{} → {}\n{}", na.label, nb.label, e.weight));
+        let sw = 1.0 + 3.0 * e.weight as f64 / wmax;
+        let _ = writeln!(
+            s,
+            "<line data-tip=\"{tip}\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#aaa\" stroke-width=\"{sw:.1}\"/>",
+            a.0, a.1, b.0, b.1
+        );
+    }
+    let many = g.nodes.len() > 60;
+    for (n, p) in g.nodes.iter().zip(&pos) {
+        let c = hex(super::color(n.group));
+        let group = g.groups.get(n.group).map_or("", String::as_str);
+        let tip = esc(&format!("{}\n{group}", n.label));
+        let _ = write!(
+            s,
+            "<g data-s=\"{}\" data-tip=\"{tip}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{}\" fill=\"{c}\"/>",
+            n.group,
+            p.0,
+            p.1,
+            if many { 4 } else { 7 }
+        );
+        if !many {
+            let _ = write!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+                p.0 + 10.0,
+                p.1 + 4.0,
+                esc(&super::cut(&n.label, 24))
+            );
+        }
+        let _ = writeln!(s, "</g>");
+    }
+    for (i, name) in g.groups.iter().enumerate() {
+        let y = 50.0 + 22.0 * i as f64;
+        let _ = writeln!(
+            s,
+            "<g class=\"lg\" data-s=\"{i}\"><circle cx=\"20\" cy=\"{y}\" r=\"6\" fill=\"{}\"/>\
+             <text x=\"32\" y=\"{}\" font-size=\"12\">{}</text></g>",
+            hex(super::color(i)),
+            y + 4.0,
+            esc(&super::cut(name, 30))
+        );
+    }
+    let data = json!({"kind": "graph", "nodes": g.nodes.len(), "edges": g.edges.len()});
+    (w, h, s, data)
+}

@@ -1,0 +1,315 @@
+//! Charts in the UI (spec §6.2, §6.3, §7): `g` shows the view's chart in the terminal with
+//! ratatui widgets (a chart view on the stack: `h` opens it as HTML, `s` saves `.png` or
+//! `.html`, `q`/`esc`/`g` go back); `h` writes the self-contained HTML chart to a temporary file
+//! and opens it with `xdg-open` (or `open` on macOS) when one is on the PATH, else shows its
+//! path; `s` with `.png`/`.html`/`.htm` saves the chart ([`crate::chart`] renders both).
+//!
+//! Which chart a view has: count by time a line of the counts over time (`TWSLA Count:<name>`),
+//! count by key a pie of the top 10 and `Other` (`TWSLA Log count:<name>`), extract a line of
+//! the value over time (`TWSLA Extract:<name>`; non-numeric values become 1, 2, 3, ... in
+//! order of first appearance, as upstream). Sixel output (`--sixel`) is not implemented.
+
+use std::path::{Path, PathBuf};
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::canvas::{Canvas, Line as CLine};
+use ratatui::widgets::{Axis, Bar, BarChart, Chart, Dataset, GraphType, Paragraph};
+
+use super::app::Effect;
+use super::prompt::PromptKind;
+use super::table::{CountView, ExtractView};
+use crate::analyze::count::CountRows;
+use crate::chart::{self, ChartSpec, Series, TimeSeries, TopN};
+
+/// A chart shown in the terminal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartView {
+    /// What is drawn.
+    pub spec: ChartSpec,
+    /// Temp file name stem for `h` (upstream's names: countTime, count, extractTime).
+    pub stem: &'static str,
+}
+
+/// Key help of the chart view.
+pub const HELP: &str = "h: HTML / s: Save .png/.html / q: Back";
+
+impl ChartView {
+    /// Handles a key: `h` opens the HTML chart, `s` saves, `g` goes back (like `q`).
+    pub fn key(&self, k: KeyEvent) -> Effect {
+        match k.code {
+            KeyCode::Char('h') => Effect::Html(Box::new(self.clone())),
+            KeyCode::Char('s') => Effect::Prompt(PromptKind::Save, String::new()),
+            KeyCode::Char('g') => Effect::Back,
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the chart.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect) {
+        draw(&self.spec, f, area);
+    }
+}
+
+/// The chart of a count view: counts over time, or the top 10 keys and `Other`.
+pub fn of_count(v: &CountView, utc: bool) -> ChartView {
+    match &v.rows {
+        CountRows::Time(r) => {
+            let mut points: Vec<(i64, f64)> = r.iter().map(|x| (x.time, x.count as f64)).collect();
+            points.sort_by_key(|p| p.0);
+            let spec = ChartSpec::TimeSeries(TimeSeries {
+                title: format!("TWSLA Count:{}", v.name),
+                y_name: "Count".into(),
+                series: vec![Series { name: "Count".into(), points }],
+                utc,
+            });
+            ChartView { spec, stem: "countTime" }
+        }
+        CountRows::Key(r) => {
+            let items = r.iter().map(|x| (String::from_utf8_lossy(&x.key).into_owned(), x.count));
+            let spec = ChartSpec::TopN(TopN::of(
+                &format!("TWSLA Log count:{}", v.name),
+                items,
+                chart::TOP_N,
+            ));
+            ChartView { spec, stem: "count" }
+        }
+    }
+}
+
+/// The chart of an extract view: the value over time (non-numeric values numbered by first
+/// appearance).
+pub fn of_extract(v: &ExtractView, utc: bool) -> ChartView {
+    let mut seen: std::collections::HashMap<&[u8], f64> = std::collections::HashMap::new();
+    let mut points: Vec<(i64, f64)> = v
+        .rows
+        .iter()
+        .map(|r| {
+            let num = std::str::from_utf8(&r.value)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|x| x.is_finite());
+            let y = match num {
+                Some(x) => x,
+                None => {
+                    let next = seen.len() as f64 + 1.0;
+                    *seen.entry(r.value.as_slice()).or_insert(next)
+                }
+            };
+            (r.time, y)
+        })
+        .collect();
+    points.sort_by_key(|p| p.0);
+    let spec = ChartSpec::TimeSeries(TimeSeries {
+        title: format!("TWSLA Extract:{}", v.name),
+        y_name: v.name.clone(),
+        series: vec![Series { name: v.name.clone(), points }],
+        utc,
+    });
+    ChartView { spec, stem: "extractTime" }
+}
+
+/// `g`: the chart view, or a message when there is nothing to draw.
+pub fn show(view: ChartView) -> Effect {
+    if view.spec.is_empty() {
+        return Effect::Status("no data for a chart".into(), true);
+    }
+    Effect::Chart(Box::new(view))
+}
+
+/// Where `h` writes its page: the temp directory, upstream's name plus the process id.
+pub fn temp_html(stem: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("twsla-{stem}-{}.html", std::process::id()))
+}
+
+/// The program that opens files on this system, if it is on the PATH (never with
+/// `TWSLA_NO_OPEN` set: tests and headless runs).
+fn opener() -> Option<PathBuf> {
+    if std::env::var_os("TWSLA_NO_OPEN").is_some_and(|v| !v.is_empty()) {
+        return None;
+    }
+    let name = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// `h`: the HTML chart of `view`, opened by the app (or a message when there is nothing to
+/// draw).
+pub fn html(view: ChartView) -> Effect {
+    if view.spec.is_empty() {
+        return Effect::Status("no data for a chart".into(), true);
+    }
+    Effect::Html(Box::new(view))
+}
+
+/// Writes the HTML chart to a temp file and opens it when `open` and an opener exists;
+/// returns the message to show (`true`: an error).
+pub fn open_html(spec: &ChartSpec, stem: &str, open: bool) -> (String, bool) {
+    let path = temp_html(stem);
+    if let Err(e) = std::fs::write(&path, chart::html::render(spec)) {
+        return (format!("cannot write {}: {e}", path.display()), true);
+    }
+    let shown = path.display().to_string();
+    let Some(cmd) = opener().filter(|_| open) else {
+        return (format!("chart written to {shown} (open it in a browser)"), false);
+    };
+    let child = std::process::Command::new(&cmd)
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut c) => {
+            // Reap it without blocking the UI.
+            let _ = std::thread::Builder::new().spawn(move || c.wait());
+            (format!("opened {shown}"), false)
+        }
+        Err(e) => (format!("chart written to {shown}; cannot run {}: {e}", cmd.display()), true),
+    }
+}
+
+/// Saves `spec` to `path` as PNG (`.png`) or HTML (`.html`, `.htm`).
+pub fn save(spec: &ChartSpec, path: &str) -> Result<String, String> {
+    let ext =
+        Path::new(path).extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let bytes = match ext.as_str() {
+        "png" => chart::png::render(spec).map_err(|e| format!("cannot save {path}: {e:#}"))?,
+        "html" | "htm" => chart::html::render(spec).into_bytes(),
+        _ => return Err(format!("cannot save {path}: a chart saves as .png or .html")),
+    };
+    std::fs::write(path, bytes).map_err(|e| format!("cannot save {path}: {e}"))?;
+    Ok(format!("saved the chart to {path}"))
+}
+
+fn rgb(c: (u8, u8, u8)) -> Color {
+    Color::Rgb(c.0, c.1, c.2)
+}
+
+/// Draws `spec` with ratatui widgets.
+pub fn draw(spec: &ChartSpec, f: &mut Frame<'_>, area: Rect) {
+    if spec.is_empty() {
+        f.render_widget(Paragraph::new("No data"), area);
+        return;
+    }
+    match spec {
+        ChartSpec::TimeSeries(t) => time_series(t, f, area),
+        ChartSpec::TopN(t) => bars(t, f, area),
+        ChartSpec::Heatmap(m) => heatmap(m, f, area),
+        ChartSpec::Graph(g) => graph(g, f, area),
+    }
+}
+
+fn time_series(t: &TimeSeries, f: &mut Frame<'_>, area: Rect) {
+    let (t0, t1) = chart::time_range(t);
+    let (v0, v1) = chart::value_range(t);
+    let secs = |x: i64| (x - t0) as f64 / 1e9;
+    let data: Vec<Vec<(f64, f64)>> = t
+        .series
+        .iter()
+        .map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| (secs(p.0), p.1)).collect())
+        .collect();
+    let sets: Vec<Dataset<'_>> = t
+        .series
+        .iter()
+        .zip(&data)
+        .enumerate()
+        .map(|(i, (s, d))| {
+            let ds = Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(if d.len() > 1 { GraphType::Line } else { GraphType::Scatter })
+                .style(Style::new().fg(rgb(chart::color(i))))
+                .data(d);
+            if t.series.len() > 1 { ds.name(s.name.clone()) } else { ds }
+        })
+        .collect();
+    let mid = t0 + (t1 - t0) / 2;
+    let axis = Style::new().fg(Color::Indexed(8));
+    let x = Axis::default().title("Time").style(axis).bounds([0.0, secs(t1)]).labels([
+        chart::tick_time(t0, t.utc),
+        chart::tick_time(mid, t.utc),
+        chart::tick_time(t1, t.utc),
+    ]);
+    let y = Axis::default().title(t.y_name.clone()).style(axis).bounds([v0, v1]).labels([
+        chart::fmt_value(v0),
+        chart::fmt_value((v0 + v1) / 2.0),
+        chart::fmt_value(v1),
+    ]);
+    f.render_widget(Chart::new(sets).x_axis(x).y_axis(y), area);
+}
+
+fn bars(t: &TopN, f: &mut Frame<'_>, area: Rect) {
+    let total = t.total().max(1) as f64;
+    let width = usize::from(area.width / 3).clamp(8, 40);
+    let bars: Vec<Bar<'_>> = t
+        .slices
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let pct = 100.0 * s.value as f64 / total;
+            Bar::with_label(chart::cut(&s.label, width), s.value)
+                .style(Style::new().fg(rgb(chart::color(i))))
+                .text_value(format!("{} {pct:.1}%", s.value))
+        })
+        .collect();
+    let chart = BarChart::horizontal(bars)
+        .bar_width(1)
+        .bar_gap(0)
+        .value_style(Style::new().add_modifier(Modifier::BOLD));
+    f.render_widget(chart, area);
+}
+
+fn heatmap(m: &chart::Heatmap, f: &mut Frame<'_>, area: Rect) {
+    let max = m.max();
+    let mut grid = vec![vec![None; m.x_labels.len()]; m.y_labels.len()];
+    for &(x, y, v) in &m.cells {
+        if let Some(c) = grid.get_mut(y).and_then(|r| r.get_mut(x)) {
+            *c = Some(v);
+        }
+    }
+    let lw = m.y_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0).min(10);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for (y, row) in grid.iter().enumerate().rev() {
+        let mut spans = vec![Span::raw(format!("{:>lw$} ", chart::cut(&m.y_labels[y], lw)))];
+        for v in row {
+            spans.push(match v {
+                Some(v) => Span::styled("██", Style::new().fg(rgb(chart::heat(*v, max)))),
+                None => Span::styled("··", Style::new().fg(Color::Indexed(8))),
+            });
+        }
+        lines.push(Line::from(spans));
+    }
+    let first = m.x_labels.first().cloned().unwrap_or_default();
+    let last = m.x_labels.last().cloned().unwrap_or_default();
+    lines.push(Line::from(format!("{:lw$} {first} … {last}  (max {max})", "")));
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn graph(g: &chart::Graph, f: &mut Frame<'_>, area: Rect) {
+    let pos = chart::circle_layout(g);
+    let canvas = Canvas::default()
+        .marker(Marker::Braille)
+        .x_bounds([-1.6, 1.6])
+        .y_bounds([-1.2, 1.2])
+        .paint(|ctx| {
+            for e in &g.edges {
+                if let (Some(a), Some(b)) = (pos.get(e.from), pos.get(e.to)) {
+                    ctx.draw(&CLine::new(a.0, -a.1, b.0, -b.1, Color::Indexed(8)));
+                }
+            }
+            ctx.layer();
+            for (n, p) in g.nodes.iter().zip(&pos) {
+                let label = format!("● {}", chart::cut(&n.label, 20));
+                ctx.print(
+                    p.0,
+                    -p.1,
+                    Span::styled(label, Style::new().fg(rgb(chart::color(n.group)))),
+                );
+            }
+        });
+    f.render_widget(canvas, area);
+}
