@@ -211,3 +211,18 @@ fn weblog_attacks_rank_high() {
     assert!(p["sql --sample 4096"].0 >= 0.1 && p["sql --sample 4096"].1 >= 0.1, "{report:?}");
     assert!(p["walu"].0 > 5.0 * random && p["walu --sample 4096"].1 > 10.0 * random);
 }
+
+#[test]
+fn filters_and_time_range_apply() {
+    let dir = TestDir::new("anomaly");
+    dir.import(&[data("loghub/Apache/Apache_2k.log")]).0.code(0);
+    let all = rows(&dir, &["-m", "dir", "--trees", "50"]);
+    let notice = rows(&dir, &["-m", "dir", "--trees", "50", "-f", "notice"]);
+    assert!(!notice.is_empty() && notice.len() < all.len());
+    assert!(notice.iter().all(|r| r.text.contains("notice")));
+    let not = rows(&dir, &["-m", "dir", "--trees", "50", "^notice"]);
+    assert_eq!(not.len() + notice.len(), all.len());
+    let day = rows(&dir, &["-m", "dir", "--trees", "50", "-t", "2005-12-05T00:00:00Z,1d"]);
+    assert!(!day.is_empty() && day.len() < all.len());
+    assert!(day.iter().all(|r| r.time.starts_with("2005-12-05")), "{:?}", day[0]);
+}
