@@ -20,9 +20,10 @@
 //! text), plus one batch of at most 1024 rows in flight and 64 batches queued in the channel;
 //! frames only build the visible rows.
 //!
-//! Later views (tfidf, anomaly, delay, heatmap, time, relation, charts on `g`/`h`, sixel) plug
-//! in as further [`View`] variants and [`Job`] kinds; the loop, prompt, saving and progress
-//! screen are shared.
+//! Later views (tfidf, anomaly, delay, heatmap, time, relation) plug in as further [`View`]
+//! variants and [`Job`] kinds; the loop, prompt, saving and progress screen are shared. Charts
+//! (`g`, `h`, saving `.png`/`.html`) are built from a view's rows as a
+//! [`crate::chart::ChartSpec`] (see `chart.rs`); sixel output is not implemented.
 
 mod app;
 mod chart;

@@ -26,6 +26,7 @@ mod ipinfo;
 mod relation;
 mod search;
 mod store;
+mod terminal;
 mod tfidf;
 mod time;
 mod tui;

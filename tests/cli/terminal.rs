@@ -1,0 +1,321 @@
+//! The UI in a real terminal (tmux) and the saved charts in a real browser (headless
+//! Chromium), issue 5's proof:
+//!
+//! * tmux runs `twsla search` and `twsla count` on the syslog sample; `send-keys` drives
+//!   sorting, saving (`.txt`, `.csv`, `.png`, `.html`), the chart view and quitting;
+//!   `capture-pane` checks the screen, and the saved files are checked;
+//! * the saved `.html` charts are opened in headless Chromium (no network): the inline script
+//!   ran (`data-ready` in the DOM) and a screenshot shows the chart's colours; `.png` files
+//!   decode and are not blank.
+//!
+//! Without tmux or chromium these tests skip with a message; with `TWSLA_CI_TERMINAL=1` (set by
+//! `.ci/run`, which installs both) a missing tool fails them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{BIN, TestDir, syslog, twtest};
+
+/// Whether CI requires the tools.
+fn forced() -> bool {
+    std::env::var("TWSLA_CI_TERMINAL").is_ok_and(|v| v == "1")
+}
+
+/// `true` when `tool` runs; else skips (or fails in CI).
+fn have(tool: &str, version_arg: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg(version_arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(!forced(), "{tool} is required with TWSLA_CI_TERMINAL=1 but does not run");
+        eprintln!("skipped: {tool} is not installed (CI sets TWSLA_CI_TERMINAL=1 to require it)");
+    }
+    ok
+}
+
+/// A tmux server of its own (socket named after the test) with one 100x30 window.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `twsla -d STORE --utc ARGS` in a new session; after it exits the pane prints
+    /// `EXIT=<code>` and stays.
+    fn start(dir: &TestDir, name: &str, args: &str) -> Tmux {
+        let socket = format!("twsla-{name}-{}", std::process::id());
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let line = format!(
+            "cd {}; env TZ=UTC TWSLA_NO_OPEN=1 HOME={} {BIN} -d {} --utc {args}; echo EXIT=$?; sleep 600",
+            dir.path().display(),
+            home.display(),
+            dir.store().display()
+        );
+        let t = Tmux { socket };
+        let out = t
+            .cmd()
+            .args(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &line])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux: {}", String::from_utf8_lossy(&out.stderr));
+        t
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"]).env("TERM", "xterm-256color");
+        c
+    }
+
+    /// Sends keys by tmux name (`Enter`, `Escape`) or as literal text (`-l`).
+    fn send(&self, keys: &str, literal: bool) {
+        let mut c = self.cmd();
+        c.args(["send-keys", "-t", "t"]);
+        if literal {
+            c.arg("-l");
+        }
+        assert!(c.arg(keys).status().unwrap().success());
+    }
+
+    fn key(&self, k: &str) {
+        self.send(k, k.chars().count() == 1);
+    }
+
+    /// `s`, the file name, Enter.
+    fn save(&self, path: &Path) {
+        self.key("s");
+        self.wait_for("Save file name?");
+        self.send(&path.display().to_string(), true);
+        self.key("Enter");
+    }
+
+    fn capture(&self) -> String {
+        let out = self.cmd().args(["capture-pane", "-p", "-t", "t"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (at most 30 s) until the screen contains `needle`; returns the screen.
+    fn wait_for(&self, needle: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let screen = self.capture();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "{needle:?} did not show within 30 s; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+/// Decodes a PNG: (width, height, distinct colours, pixels of colour `rgb`).
+fn png_stats(path: &Path, rgb: (u8, u8, u8)) -> (u32, u32, usize, usize) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        c => panic!("unexpected colour type {c:?}"),
+    };
+    let px: Vec<&[u8]> = buf[..info.buffer_size()].chunks(step).map(|c| &c[..3]).collect();
+    let distinct: std::collections::HashSet<&[u8]> = px.iter().copied().collect();
+    let hits = px.iter().filter(|p| **p == [rgb.0, rgb.1, rgb.2]).count();
+    (info.width, info.height, distinct.len(), hits)
+}
+
+/// The first series/slice colour of the charts (`chart::PALETTE[0]`).
+const BLUE: (u8, u8, u8) = (0x54, 0x70, 0xc6);
+
+/// Headless Chromium without network: the page's DOM after its scripts ran, and a screenshot.
+fn chromium(dir: &TestDir, page: &Path, shot: &Path) -> String {
+    let profile = dir.join("chromium-profile");
+    let url = format!("file://{}", page.display());
+    let base = |c: &mut Command| {
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            // No network at all: every host resolves nowhere.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--window-size=1100,650",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .stdin(Stdio::null());
+    };
+    let mut dom = Command::new("chromium");
+    base(&mut dom);
+    let out = dom.arg("--dump-dom").arg(&url).output().unwrap();
+    assert!(out.status.success(), "chromium --dump-dom: {}", String::from_utf8_lossy(&out.stderr));
+    let mut snap = Command::new("chromium");
+    base(&mut snap);
+    let st = snap
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "chromium --screenshot: {}", String::from_utf8_lossy(&st.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A saved HTML chart: self-contained, and drawn by a real browser.
+fn check_html_in_browser(dir: &TestDir, page: &Path, title: &str) {
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.contains(&format!("<title>{title}</title>")), "{html}");
+    assert!(!html.contains("https:") && !html.contains("src="), "not self-contained");
+    if !have("chromium", "--version") {
+        return;
+    }
+    let shot = dir.join(&format!("{}.shot.png", page.file_name().unwrap().to_string_lossy()));
+    let dom = chromium(dir, page, &shot);
+    assert!(dom.contains("data-ready=\"1\""), "the inline script did not run: {dom}");
+    let (w, h, colours, blue) = png_stats(&shot, BLUE);
+    assert!(w >= 1000 && h >= 500, "{w}x{h}");
+    assert!(colours > 20, "the screenshot is blank: {colours} colours");
+    assert!(blue > 300, "the chart's first colour is not drawn: {blue} pixels");
+}
+
+/// A saved PNG chart: decodes, has the expected size, is not blank.
+fn check_png(path: &Path, size: (u32, u32)) {
+    let (w, h, colours, blue) = png_stats(path, BLUE);
+    assert_eq!((w, h), size);
+    assert!(colours > 20, "blank PNG: {colours} colours");
+    assert!(blue > 100, "the first series colour is missing: {blue} pixels");
+}
+
+fn file(dir: &TestDir, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+twtest!(tmux_search_reverse_save_quit, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let t = Tmux::start(&dir, "search", "search authentication failure");
+    // Done: the key help replaces the cancel hint.
+    let screen = t.wait_for("q: Quit");
+    assert!(screen.contains("authentication failure"), "{screen}");
+    let first = screen.lines().nth(1).unwrap_or_default().to_string();
+    t.key("r");
+    let t0 = Instant::now();
+    let reversed = loop {
+        let s = t.capture();
+        if s.lines().nth(1).unwrap_or_default() != first || t0.elapsed() > Duration::from_secs(10) {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_ne!(reversed.lines().nth(1), Some(first.as_str()), "r did not reverse:\n{reversed}");
+    let out = file(&dir, "hits.txt");
+    t.save(&out);
+    t.wait_for("saved");
+    let saved = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = saved.lines().collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.contains("authentication failure")));
+    // Newest first, as shown: the first saved line is on the screen's first row.
+    let top = reversed.lines().nth(1).unwrap().trim_end();
+    assert!(lines[0].starts_with(top.get(..40).unwrap_or(top)), "{top:?} vs {:?}", lines[0]);
+    t.key("q");
+    t.wait_for("EXIT=0");
+});
+
+twtest!(tmux_count_sort_save_chart_and_browser, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let t = Tmux::start(&dir, "count", "count -i 3600");
+    t.wait_for("q: Quit");
+    // c: by count (ascending); the CSV keeps that order.
+    t.key("c");
+    let csv = file(&dir, "count.csv");
+    t.save(&csv);
+    t.wait_for("saved");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("Time,Count,Delta,Delta(sec)"));
+    let counts: Vec<u64> = lines.map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(counts.len() > 2 && counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+
+    // Charts from the table.
+    let png_path = file(&dir, "count.png");
+    t.save(&png_path);
+    t.wait_for("saved the chart to");
+    check_png(&png_path, (1000, 500));
+    let html_path = file(&dir, "count.html");
+    t.save(&html_path);
+    t.wait_for("saved the chart to");
+
+    // g: the chart in the terminal; it saves too; h writes the page and shows where.
+    t.key("g");
+    let screen = t.wait_for("TWSLA Count:Time");
+    assert!(screen.contains("h: HTML"), "{screen}");
+    let braille = screen.chars().filter(|c| ('\u{2801}'..='\u{28ff}').contains(c)).count();
+    assert!(braille > 20, "no line drawn:\n{screen}");
+    let view_png = file(&dir, "view.png");
+    t.save(&view_png);
+    t.wait_for("saved the chart to");
+    assert_eq!(std::fs::read(&view_png).unwrap(), std::fs::read(&png_path).unwrap());
+    // A failed save shows the error and keeps the chart.
+    t.save(&file(&dir, "no/such/dir/x.png"));
+    let screen = t.wait_for("cannot save");
+    assert!(screen.contains("TWSLA Count:Time"), "{screen}");
+    t.key("h");
+    let screen = t.wait_for("chart written to");
+    assert!(screen.contains("twsla-countTime-"), "{screen}");
+    // q: back to the table, q: quit.
+    t.key("q");
+    t.wait_for("Delta");
+    t.key("q");
+    t.wait_for("EXIT=0");
+
+    check_html_in_browser(&dir, &html_path, "TWSLA Count:Time");
+});
+
+twtest!(tmux_count_keys_pie_png_and_html_in_browser, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let t = Tmux::start(&dir, "pie", "count -e normalize");
+    t.wait_for("q: Quit");
+    t.key("g");
+    let screen = t.wait_for("TWSLA Log count:Normalized Pattern");
+    assert!(screen.contains('%'), "shares on the bars:\n{screen}");
+    let png_path = file(&dir, "pie.png");
+    let html_path = file(&dir, "pie.html");
+    t.save(&png_path);
+    t.wait_for("saved the chart to");
+    t.save(&html_path);
+    t.wait_for("saved the chart to");
+    t.key("q");
+    t.key("q");
+    t.wait_for("EXIT=0");
+    check_png(&png_path, (900, 520));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert_eq!(html.matches("<path data-s=").count(), 11, "top 10 and Other");
+    check_html_in_browser(&dir, &html_path, "TWSLA Log count:Normalized Pattern");
+});
