@@ -119,12 +119,12 @@ fn time_series(t: &TimeSeries) -> Page {
     }
     let (t0, t1) = super::time_range(t);
     let (v0, v1) = super::value_range(t);
-    let v1 = v1 + (v1 - v0) * 0.05;
+    let ticks = super::nice_ticks(v0, v1, 6);
+    let (v0, v1) = (ticks[0], ticks[ticks.len() - 1]);
     let px = |x: i64| l + (x - t0) as f64 / (t1 - t0) as f64 * (r - l);
     let py = |v: f64| b - (v - v0) / (v1 - v0) * (b - top);
     // Grid and axes.
-    for k in 0..=6 {
-        let v = v0 + (v1 - v0) * f64::from(k) / 6.0;
+    for &v in &ticks {
         let y = py(v);
         let _ = writeln!(
             s,
@@ -219,7 +219,7 @@ fn pie(t: &TopN) -> Page {
     let mut s = String::new();
     let mut a = 0.0f64;
     for (i, sl) in t.slices.iter().enumerate() {
-        let c = hex(super::color(i));
+        let c = hex(super::slice_color(i));
         let span = std::f64::consts::TAU * sl.value as f64 / total as f64;
         let pct = 100.0 * sl.value as f64 / total as f64;
         let tip = esc(&format!("{}\n{} ({pct:.1}%)", sl.label, sl.value));

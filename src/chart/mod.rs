@@ -197,6 +197,32 @@ pub fn color(i: usize) -> (u8, u8, u8) {
     PALETTE[i % PALETTE.len()]
 }
 
+/// The colour of the pie's "Other" slice (after the top [`TOP_N`]).
+pub const OTHER: (u8, u8, u8) = (0xcc, 0xcc, 0xcc);
+
+/// The colour of pie slice `i`: the palette, then [`OTHER`].
+pub fn slice_color(i: usize) -> (u8, u8, u8) {
+    if i < PALETTE.len() { PALETTE[i] } else { OTHER }
+}
+
+/// Round tick values (steps of 1, 2 or 5 × 10^k) from at most `lo` to at least `hi`, about
+/// `n` of them.
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) || n < 2 {
+        return vec![lo, hi];
+    }
+    let raw = span / (n - 1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step =
+        [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).floor();
+    let last = (hi / step).ceil();
+    // Round away float noise (0.6000000000000001).
+    let round = |x: f64| (x * 1e9).round() / 1e9;
+    (0..=((last - first) as usize)).map(|k| round((first + k as f64) * step)).collect()
+}
+
 /// Heatmap colour scale (upstream's visualMap): low, middle, high.
 pub const HEAT: [(u8, u8, u8); 3] = [(0x50, 0xa3, 0xba), (0xea, 0xc7, 0x36), (0xd9, 0x4e, 0x5d)];
 

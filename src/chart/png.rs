@@ -172,15 +172,18 @@ fn pie(root: &Area<'_>, t: &TopN) -> Result<()> {
             .into_iter()
             .map(|(x, y)| (x.round() as i32, y.round() as i32))
             .collect();
-        root.draw(&Polygon::new(pts, rgb(super::color(i)).filled())).map_err(err)?;
+        root.draw(&Polygon::new(pts, rgb(super::slice_color(i)).filled())).map_err(err)?;
         a += span;
     }
     // Legend: `label(count) pct%`.
     let style = text_style(13).pos(Pos::new(HPos::Left, VPos::Center));
     for (i, s) in t.slices.iter().enumerate() {
         let y = 70 + i as i32 * 30;
-        root.draw(&Rectangle::new([(500, y - 8), (516, y + 8)], rgb(super::color(i)).filled()))
-            .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(500, y - 8), (516, y + 8)],
+            rgb(super::slice_color(i)).filled(),
+        ))
+        .map_err(err)?;
         let pct = 100.0 * s.value as f64 / total as f64;
         let label = format!("{}({}) {pct:.1}%", cut(&s.label, 40), s.value);
         root.draw(&Text::new(label, (524, y), style.clone())).map_err(err)?;

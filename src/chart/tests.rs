@@ -261,3 +261,20 @@ fn html_graph_has_nodes_edges_and_group_legend() {
 fn html_empty_charts_say_no_data() {
     assert!(html::render(&ts(0)).contains(">No data</text>"));
 }
+
+#[test]
+fn nice_ticks_are_round_and_cover_the_range() {
+    assert_eq!(nice_ticks(0.0, 97.0, 6), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+    assert_eq!(nice_ticks(-1.5, 3.0, 6), vec![-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(nice_ticks(0.0, 1.0, 6), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.5, 1.0]);
+    let t = nice_ticks(0.0, 1234.0, 6);
+    assert!(t[0] <= 0.0 && *t.last().unwrap() >= 1234.0 && t.len() <= 8, "{t:?}");
+}
+
+#[test]
+fn other_slice_has_its_own_colour() {
+    assert_eq!(slice_color(0), color(0));
+    assert_eq!(slice_color(TOP_N), OTHER);
+    assert!(!PALETTE.contains(&OTHER));
+}

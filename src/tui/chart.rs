@@ -234,11 +234,12 @@ fn time_series(t: &TimeSeries, f: &mut Frame<'_>, area: Rect) {
         chart::tick_time(mid, t.utc),
         chart::tick_time(t1, t.utc),
     ]);
-    let y = Axis::default().title(t.y_name.clone()).style(axis).bounds([v0, v1]).labels([
-        chart::fmt_value(v0),
-        chart::fmt_value((v0 + v1) / 2.0),
-        chart::fmt_value(v1),
-    ]);
+    let ticks = chart::nice_ticks(v0, v1, 5);
+    let y = Axis::default()
+        .title(t.y_name.clone())
+        .style(axis)
+        .bounds([ticks[0], ticks[ticks.len() - 1]])
+        .labels(ticks.iter().map(|v| chart::fmt_value(*v)).collect::<Vec<_>>());
     f.render_widget(Chart::new(sets).x_axis(x).y_axis(y), area);
 }
 
@@ -252,7 +253,7 @@ fn bars(t: &TopN, f: &mut Frame<'_>, area: Rect) {
         .map(|(i, s)| {
             let pct = 100.0 * s.value as f64 / total;
             Bar::with_label(chart::cut(&s.label, width), s.value)
-                .style(Style::new().fg(rgb(chart::color(i))))
+                .style(Style::new().fg(rgb(chart::slice_color(i))))
                 .text_value(format!("{} {pct:.1}%", s.value))
         })
         .collect();

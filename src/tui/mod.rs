@@ -10,7 +10,7 @@
 //! The pieces are separate so that everything but the terminal itself is testable headless:
 //! * [`App`] is plain data: [`App::handle_key`] updates it from a key and returns what the loop
 //!   must do ([`Action`]: run a job, cancel, quit); [`App::apply`] takes worker messages.
-//! * [`render`] is a pure function of the state to a frame.
+//! * [`render()`] is a pure function of the state to a frame.
 //! * [`run_loop`] multiplexes input, worker messages and a tick over any ratatui backend, so
 //!   tests drive it with `TestBackend` and a scripted [`Input`] list.
 //! * [`open`] is the only code that touches the real terminal: it restores it on return, on

@@ -812,7 +812,7 @@ fn g_draws_the_count_time_chart_and_q_goes_back() {
     assert!(frame.contains("TWSLA Count:Time"), "{frame}");
     assert!(frame.contains("h: HTML / s: Save .png/.html / q: Back"), "{frame}");
     assert!(frame.contains("01/01 00:00") && frame.contains("01/01 01:10"), "time axis: {frame}");
-    assert!(frame.contains("1200") && frame.contains("Count"), "y axis: {frame}");
+    assert!(frame.contains("1500") && frame.contains("Count"), "y axis to a round 1500: {frame}");
     assert!(braille(&frame) > 20, "the line: {frame}");
     // The line is drawn in the first palette colour.
     let buf = h.term.backend().buffer();
