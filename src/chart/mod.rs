@@ -6,6 +6,7 @@
 //! * [`html`]: one self-contained HTML page: the chart as inline SVG (drawn even without
 //!   scripts) plus a small inline script for hover tooltips and legend toggling; no network,
 //!   no external or third-party script;
+//! * [`sixel`]: the PNG rendering scaled to a terminal area as a sixel image;
 //! * the terminal UI draws the same spec with ratatui widgets (`tui::chart`).
 //!
 //! Four kinds exist: a time series (line chart over time), the top N of a count as a pie plus
@@ -16,6 +17,7 @@
 
 pub mod html;
 pub mod png;
+pub mod sixel;
 
 #[cfg(test)]
 mod tests;

@@ -278,3 +278,44 @@ fn other_slice_has_its_own_colour() {
     assert_eq!(slice_color(TOP_N), OTHER);
     assert!(!PALETTE.contains(&OTHER));
 }
+
+#[test]
+fn sixel_encodes_bands_colours_and_runs() {
+    // One red column of 6 pixels: one band, all six bits.
+    assert_eq!(
+        sixel::encode(1, 6, &[255, 0, 0].repeat(6)),
+        "\x1bP0;1;0q\"1;1;1;6#0;2;100;0;0#0~-\x1b\\"
+    );
+    // Four white pixels then a red one, one row: runs from 4 on, trailing blanks dropped.
+    let mut rgb = [255u8, 255, 255].repeat(4);
+    rgb.extend([255, 0, 0]);
+    assert_eq!(
+        sixel::encode(5, 1, &rgb),
+        "\x1bP0;1;0q\"1;1;5;1#0;2;100;100;100#1;2;100;0;0#0!4@$#1!4?@-\x1b\\"
+    );
+    // Seven rows: two bands; the second has only the first bit.
+    let s = sixel::encode(1, 7, &[0, 0, 255].repeat(7));
+    assert!(s.ends_with("#0~-#0@-\x1b\\"), "{s:?}");
+}
+
+#[test]
+fn sixel_keeps_the_256_most_frequent_colours() {
+    // 300 colours: 299 once, (7,7,7) twice; the rarest map to their nearest kept colour.
+    let mut rgb: Vec<u8> = (0..299u32).flat_map(|i| [(i % 256) as u8, (i / 2) as u8, 7]).collect();
+    rgb.extend([7, 7, 7, 7, 7, 7]);
+    let s = sixel::encode(301, 1, &rgb);
+    assert!(s.contains("#0;2;3;3;3#1;2;0;0;3"), "the most frequent colour first: {:?}", &s[..60]);
+    assert!(s.contains("#255;") && !s.contains("#256;"), "256 colours");
+}
+
+#[test]
+fn sixel_fit_keeps_the_aspect_ratio() {
+    let rgb = [9u8, 9, 9].repeat(1000 * 500);
+    let (w, h, px) = sixel::fit(1000, 500, &rgb, 300, 300);
+    assert_eq!((w, h, px.len()), (300, 150, 300 * 150 * 3));
+    assert_eq!(sixel::fit(1000, 500, &rgb, 0, 10).0, 0);
+    let s = sixel::render(&ts(20), 500, 240).expect("sixel");
+    // The most frequent colour (the white background) is the first.
+    assert!(s.starts_with("\x1bP0;1;0q\"1;1;480;240#0;2;100;100;100#"), "{:?}", &s[..50]);
+    assert!(s.ends_with("-\x1b\\"));
+}

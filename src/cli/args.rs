@@ -55,6 +55,9 @@ pub struct Global {
     /// Config file (flat YAML; default ~/.twsla.yaml). Command line > TWSLA_* env > file.
     #[arg(long = "config", global = true, env = "TWSLA_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Terminal UI: `g` shows charts as sixel images (for terminals that support sixel).
+    #[arg(long = "sixel", global = true, env = "TWSLA_SIXEL")]
+    pub sixel: bool,
 }
 
 /// Subcommands.

@@ -20,9 +20,9 @@ use super::args::{Cli, Command};
 #[rustfmt::skip]
 const KNOWN: &[&str] = &[
     "datastore", "timerange", "filter", "regex", "not", "utc", "extract", "name", "interval", "pos",
-    "grokpat", "grok", "geoip", "ip",
+    "grokpat", "grok", "geoip", "ip", "sixel",
     // Upstream keys of commands this version does not have yet: accepted, unused.
-    "color", "rules", "sigmaconfig", "twsnmp", "jsonout", "checkcert", "sixel",
+    "color", "rules", "sigmaconfig", "twsnmp", "jsonout", "checkcert",
 ];
 
 /// Parses flat YAML into lower-cased keys and unquoted values.
@@ -123,6 +123,11 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<String>> {
         && let Some(v) = get("utc")
     {
         g.utc = parse_bool(&v, "utc", &path)?;
+    }
+    if from_file(matches, "sixel")
+        && let Some(v) = get("sixel")
+    {
+        g.sixel = parse_bool(&v, "sixel", &path)?;
     }
     let sub = matches.subcommand().map(|(_, m)| m);
     let sub_default = |id: &str| sub.is_none_or(|m| from_file(m, id));

@@ -93,8 +93,9 @@ fn search_init(g: &Global, filters: &[String]) -> SearchInit {
     }
 }
 
-fn open(init: Init, jobs: CliJobs, utc: bool) -> Result<ExitCode> {
-    let app = tui::App::new(init, utc).map_err(|e| anyhow!(e))?;
+fn open(init: Init, jobs: CliJobs, g: &Global) -> Result<ExitCode> {
+    let mut app = tui::App::new(init, g.utc).map_err(|e| anyhow!(e))?;
+    app.sixel = g.sixel;
     let app = tui::open(app, Arc::new(jobs))?;
     Ok(if app.results() > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -115,7 +116,7 @@ pub(super) fn search(g: &Global, a: &SearchArgs, range: TimeRange) -> Result<Exi
         count: None,
         extract: None,
     };
-    open(Init::Search(init), jobs, g.utc)
+    open(Init::Search(init), jobs, g)
 }
 
 /// `count` in the UI, with `cfg` built as for NDJSON.
@@ -143,7 +144,7 @@ pub(super) fn count(g: &Global, a: &CountArgs, cfg: CountConfig) -> Result<ExitC
         count: Some(cfg),
         extract: None,
     };
-    open(Init::Count(init), jobs, g.utc)
+    open(Init::Count(init), jobs, g)
 }
 
 /// `extract` in the UI, with `cfg` built as for NDJSON.
@@ -158,5 +159,5 @@ pub(super) fn extract(g: &Global, a: &ExtractArgs, cfg: ExtractConfig) -> Result
         count: None,
         extract: Some(cfg),
     };
-    open(Init::Extract(ExtractInit { name, stats: a.stats }), jobs, g.utc)
+    open(Init::Extract(ExtractInit { name, stats: a.stats }), jobs, g)
 }

@@ -144,6 +144,10 @@ pub struct App {
     pub utc: bool,
     /// `h` opens the HTML chart with the system's opener (tests turn it off: the path shows).
     pub open_charts: bool,
+    /// `--sixel`: the chart view draws a sixel image.
+    pub sixel: bool,
+    /// Size of a terminal cell in pixels (for sixel images; the terminal tells, else 10×20).
+    pub cell_px: (u16, u16),
     pending: Option<Job>,
     /// The view that receives the running job's rows (a detail view may be on top of it).
     job_view: usize,
@@ -173,6 +177,8 @@ impl App {
             quit: false,
             utc,
             open_charts: true,
+            sixel: false,
+            cell_px: (10, 20),
             pending: Some(job),
             job_view: 0,
             size: (80, 24),

@@ -7,11 +7,17 @@
 //! Which chart a view has: count by time a line of the counts over time (`TWSLA Count:<name>`),
 //! count by key a pie of the top 10 and `Other` (`TWSLA Log count:<name>`), extract a line of
 //! the value over time (`TWSLA Extract:<name>`; non-numeric values become 1, 2, 3, ... in
-//! order of first appearance, as upstream). Sixel output (`--sixel`) is not implemented.
+//! order of first appearance, as upstream). With `--sixel` (`TWSLA_SIXEL=true`) the chart view
+//! shows the PNG rendering as a sixel image instead of the widgets: the sequence goes into the
+//! area's first cell (forced width 1) and the cells it covers are skipped by ratatui's diff, so
+//! it is sent again only when it changes (resize, another chart).
 
+use std::cell::RefCell;
+use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 
 use ratatui::Frame;
+use ratatui::buffer::CellDiffOption;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -33,7 +39,13 @@ pub struct ChartView {
     pub spec: ChartSpec,
     /// Temp file name stem for `h` (upstream's names: countTime, count, extractTime).
     pub stem: &'static str,
+    /// The last sixel image: its pixel bounds, and the sequence and its size in cells (or the
+    /// error); built once per size.
+    sixel: RefCell<Option<Sixel>>,
 }
+
+/// A sixel image for given pixel bounds.
+type Sixel = ((u32, u32), Result<(String, u16, u16), String>);
 
 /// Key help of the chart view.
 pub const HELP: &str = "h: HTML / s: Save .png/.html / q: Back";
@@ -49,9 +61,57 @@ impl ChartView {
         }
     }
 
-    /// Draws the chart.
-    pub fn render(&self, f: &mut Frame<'_>, area: Rect) {
-        draw(&self.spec, f, area);
+    /// A chart view of `spec`.
+    pub fn new(spec: ChartSpec, stem: &'static str) -> Self {
+        ChartView { spec, stem, sixel: RefCell::new(None) }
+    }
+
+    /// Draws the chart: with widgets, or as a sixel image when `sixel` gives the size of a
+    /// cell in pixels.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, sixel: Option<(u16, u16)>) {
+        match sixel {
+            Some(cell) if !self.spec.is_empty() && area.width > 0 && area.height > 1 => {
+                if let Err(e) = self.draw_sixel(f, area, cell) {
+                    draw(&self.spec, f, area);
+                    let line = Rect { height: 1, ..area };
+                    f.render_widget(Paragraph::new(format!("sixel: {e}")), line);
+                }
+            }
+            _ => draw(&self.spec, f, area),
+        }
+    }
+
+    fn draw_sixel(&self, f: &mut Frame<'_>, area: Rect, cell: (u16, u16)) -> Result<(), String> {
+        let (cw, ch) = (u32::from(cell.0.max(1)), u32::from(cell.1.max(1)));
+        // Whole sixel bands, one band short of the area so the terminal never scrolls.
+        let max =
+            (u32::from(area.width) * cw, (u32::from(area.height) * ch / 6).saturating_sub(1) * 6);
+        let mut cache = self.sixel.borrow_mut();
+        if cache.as_ref().is_none_or(|c| c.0 != max) {
+            let img = crate::chart::png::rgb_buffer(&self.spec)
+                .map(|(w, h, rgb)| crate::chart::sixel::fit(w, h, &rgb, max.0, max.1))
+                .map(|(w, h, rgb)| {
+                    let cols = w.div_ceil(cw).min(u32::from(area.width)) as u16;
+                    let rows = h.div_ceil(ch).min(u32::from(area.height)) as u16;
+                    (crate::chart::sixel::encode(w, h, &rgb), cols, rows)
+                })
+                .map_err(|e| format!("{e:#}"));
+            *cache = Some((max, img));
+        }
+        let Some((_, img)) = cache.as_ref() else { return Err("no image".into()) };
+        let (seq, cols, rows) = img.as_ref().map_err(Clone::clone)?;
+        let buf = f.buffer_mut();
+        for y in area.y..area.y + rows {
+            for x in area.x..area.x + cols {
+                if let Some(c) = buf.cell_mut((x, y)) {
+                    c.set_diff_option(CellDiffOption::Skip);
+                }
+            }
+        }
+        if let Some(c) = buf.cell_mut((area.x, area.y)) {
+            c.set_symbol(seq).set_diff_option(CellDiffOption::ForcedWidth(NonZeroU16::MIN));
+        }
+        Ok(())
     }
 }
 
@@ -67,7 +127,7 @@ pub fn of_count(v: &CountView, utc: bool) -> ChartView {
                 series: vec![Series { name: "Count".into(), points }],
                 utc,
             });
-            ChartView { spec, stem: "countTime" }
+            ChartView::new(spec, "countTime")
         }
         CountRows::Key(r) => {
             let items = r.iter().map(|x| (String::from_utf8_lossy(&x.key).into_owned(), x.count));
@@ -76,7 +136,7 @@ pub fn of_count(v: &CountView, utc: bool) -> ChartView {
                 items,
                 chart::TOP_N,
             ));
-            ChartView { spec, stem: "count" }
+            ChartView::new(spec, "count")
         }
     }
 }
@@ -110,7 +170,7 @@ pub fn of_extract(v: &ExtractView, utc: bool) -> ChartView {
         series: vec![Series { name: v.name.clone(), points }],
         utc,
     });
-    ChartView { spec, stem: "extractTime" }
+    ChartView::new(spec, "extractTime")
 }
 
 /// `g`: the chart view, or a message when there is nothing to draw.

@@ -41,7 +41,7 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         View::Count(v) => v.render(f, body, p.running, app.utc),
         View::Extract(v) => v.render(f, body, p.running, app.utc),
         View::Detail(d) => d.render(f, body),
-        View::Chart(c) => c.render(f, body),
+        View::Chart(c) => c.render(f, body, app.sixel.then_some(app.cell_px)),
     }
     if p.running {
         progress(f, prog, &p);

@@ -69,6 +69,15 @@ impl Events for TermEvents {
 /// Returns the final state (for the exit code).
 pub fn open(mut app: App, jobs: Arc<dyn Jobs>) -> Result<App> {
     let mut guard = TerminalGuard::new()?;
+    // The cell size in pixels, for sixel images (0 when the terminal does not tell).
+    if let Ok(ws) = ratatui::crossterm::terminal::window_size()
+        && ws.width > 0
+        && ws.height > 0
+        && ws.columns > 0
+        && ws.rows > 0
+    {
+        app.cell_px = ((ws.width / ws.columns).max(1), (ws.height / ws.rows).max(1));
+    }
     let mut worker = Worker::new(jobs);
     let res =
         run_loop(&mut guard.term, &mut app, &mut worker, &mut TermEvents, LoopOptions::default());

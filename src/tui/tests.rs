@@ -946,3 +946,37 @@ fn saving_charts_as_png_and_html_from_every_chart_view() {
     let page = std::fs::read_to_string(p("x.html")).unwrap();
     assert!(page.contains("\"v\":[10.0,12.5,9.0,30.0,30.0]"), "{page}");
 }
+
+#[test]
+fn sixel_mode_puts_the_image_in_the_chart_area() {
+    let fake = Arc::new(Fake { count: Some(count_time()), ..Fake::default() });
+    let mut h = H::new(count_init(true, false), fake, 80, 12);
+    h.app.sixel = true;
+    h.app.cell_px = (8, 16);
+    h.run(vec![Input::WaitIdle]);
+    h.run(vec![key('g')]);
+    // The body starts on row 1: 80x10 cells of 8x16 px, one band (6 px) short of 160 px.
+    let first = h.cell(0, 1).symbol().to_string();
+    assert!(first.starts_with("\x1bP0;1;0q\"1;1;300;150#"), "{:?}", &first[..40.min(first.len())]);
+    assert!(first.ends_with("\x1b\\"));
+    assert_eq!(
+        h.cell(0, 1).diff_option,
+        ratatui::buffer::CellDiffOption::ForcedWidth(std::num::NonZeroU16::MIN)
+    );
+    assert!(h.find("TWSLA Count:Time").is_some());
+    // The frame itself: 300x150 px cover 38x10 cells; those are skipped by the diff (the
+    // terminal keeps the image there), the rest is drawn.
+    let super::View::Chart(view) = h.app.top().clone() else { panic!("not a chart") };
+    let mut term = Terminal::new(TestBackend::new(80, 12)).unwrap();
+    let area = ratatui::layout::Rect::new(0, 1, 80, 10);
+    let done = term.draw(|f| view.render(f, area, Some((8, 16)))).unwrap();
+    use ratatui::buffer::CellDiffOption::{None as Plain, Skip};
+    assert_eq!(done.buffer[(37, 10)].diff_option, Skip);
+    assert_eq!(done.buffer[(1, 1)].diff_option, Skip);
+    assert_eq!(done.buffer[(38, 1)].diff_option, Plain);
+    assert_eq!(done.buffer[(0, 11)].diff_option, Plain);
+    // Back to the table: plain cells again.
+    let frame = h.run(vec![key('q')]);
+    assert!(frame.contains("Results 4/1,564/5,000"), "{frame}");
+    assert_eq!(h.cell(0, 1).diff_option, ratatui::buffer::CellDiffOption::None);
+}

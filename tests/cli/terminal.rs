@@ -319,3 +319,52 @@ twtest!(tmux_count_keys_pie_png_and_html_in_browser, |dir| {
     assert_eq!(html.matches("<path data-s=").count(), 11, "top 10 and Other");
     check_html_in_browser(&dir, &html_path, "TWSLA Log count:Normalized Pattern");
 });
+
+twtest!(sixel_chart_is_written_to_the_terminal, |dir| {
+    // util-linux `script` gives a pseudo-terminal and records everything the UI writes (tmux
+    // would swallow the sixel sequence).
+    if !have("script", "--version") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let line = format!(
+        "stty cols 100 rows 30; exec {BIN} -d {} --utc count -i 3600",
+        dir.store().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .env("TZ", "UTC")
+        .env("TERM", "xterm-256color")
+        .env("TWSLA_SIXEL", "true")
+        .env("HOME", dir.join("home"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let typer = std::thread::spawn(move || {
+        use std::io::Write;
+        for k in ["g", "q", "q"] {
+            std::thread::sleep(Duration::from_millis(1500));
+            if stdin.write_all(k.as_bytes()).and_then(|()| stdin.flush()).is_err() {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(t.elapsed() < Duration::from_secs(60), "the UI did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(typer);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 100x30 cells of 10x20 px (the pty reports no pixel size): the body is 100x28 cells,
+    // 1000x(28*20/6-1)*6 = 1000x552 px at most: the 1000x500 chart as it is.
+    let start =
+        text.find("\x1bP0;1;0q\"1;1;1000;500#").unwrap_or_else(|| panic!("no sixel: {text:?}"));
+    assert!(text[start..].contains("\x1b\\"), "unterminated sixel");
+    assert!(out.status.success(), "{:?}", out.status);
+});
