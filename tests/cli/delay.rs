@@ -200,3 +200,15 @@ fn loghub_delay_ndjson_snapshots() {
     out.code(0);
     insta::assert_snapshot!("bgl_delay_q1_ndjson", redacted(&out.text()));
 }
+
+twtest!(non_utf8_text_is_kept, |dir| {
+    let f = dir.write("a.log", &b"2024-01-01T00:00:05Z a\n2024-01-01T00:00:02Z late \xff\n"[..]);
+    dir.import(&[&f]).0.code(0);
+    let (code, got) = rows(&dir, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].delay, 3.0);
+    assert_eq!(got[0].text, "2024-01-01T00:00:02Z late \u{fffd}");
+    let b64 = got[0].text_b64.as_deref().unwrap();
+    assert_eq!(b64, "MjAyNC0wMS0wMVQwMDowMDowMlogbGF0ZSD/");
+});

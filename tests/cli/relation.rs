@@ -220,3 +220,25 @@ fn loghub_relation_ndjson_snapshot() {
     let out = dir.cmd("relation").arg("--ndjson").args(&args).run();
     insta::assert_snapshot!("openssh_relation_ndjson", out.text());
 }
+
+twtest!(non_utf8_values_are_kept, |dir| {
+    let f = dir.write(
+        "a.log",
+        &b"2024-01-01T00:00:01Z from 10.0.0.1 u=\xff\xfeX\n2024-01-01T00:00:02Z from 10.0.0.1 u=ok\n"[..],
+    );
+    dir.import(&[&f]).0.code(0);
+    let out = dir.cmd("relation").args(&["--ndjson", "ip", r"regex/u=\S+/"]).run();
+    out.code(0);
+    let objs: Vec<serde_json::Value> =
+        out.lines().iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let tuples: Vec<&serde_json::Value> = objs.iter().filter(|o| o["kind"] == "tuple").collect();
+    assert_eq!(tuples.len(), 2);
+    let bad = tuples.iter().find(|t| t.get("values_b64").is_some()).unwrap();
+    // "u=\xff\xfeX" in base64; the text field carries U+FFFD replacements.
+    assert_eq!(bad["values_b64"][1], "dT3//lg=");
+    assert_eq!(bad["values"][1], "u=\u{fffd}\u{fffd}X");
+    let ok = tuples.iter().find(|t| t.get("values_b64").is_none()).unwrap();
+    assert_eq!(ok["values"][1], "u=ok");
+    let node = objs.iter().find(|o| o["kind"] == "node" && o.get("value_b64").is_some()).unwrap();
+    assert_eq!(node["value_b64"], "dT3//lg=");
+});
