@@ -464,6 +464,9 @@ struct Groups {
     terms: Vec<Box<[(u32, u32)]>>,
     /// Σ count² per group.
     norm2: Vec<u64>,
+    /// Per term: the largest `count / norm` of any group holding it (an upper bound of its
+    /// share in any cosine).
+    maxw: Vec<f64>,
     mult: Vec<u32>,
     /// Per term: (group, count).
     postings: Vec<Vec<(u32, u32)>>,
@@ -526,6 +529,66 @@ enum Verdict {
     Rare(Similarity),
 }
 
+/// Safety margin of the bounds against rounding: a bound must exceed `tau` by this much to
+/// be trusted to stay below it.
+const BOUND_SLACK: f64 = 1e-9;
+
+/// True when more than `allow` documents (counting `found` already) are shown to be more
+/// similar to group `g` than `tau`, using term-weight upper bounds; false when undecided.
+fn prove_common(
+    gr: &Groups,
+    g: u32,
+    tau: f64,
+    allow: u64,
+    mut found: u64,
+    order: &[(usize, u32, u32)],
+    s: &mut Scratch,
+) -> bool {
+    let ng = (gr.norm2[g as usize] as f64).sqrt();
+    // rem[k]: bound of the cosine contributed by order[k..].
+    let mut rem = vec![0.0f64; order.len() + 1];
+    for k in (0..order.len()).rev() {
+        let (_, t, c) = order[k];
+        rem[k] = rem[k + 1] + f64::from(c) * gr.maxw[t as usize] / ng;
+    }
+    let mut k = 0;
+    while k < order.len() && rem[k] + BOUND_SLACK > tau {
+        let (_, t, c) = order[k];
+        for &(j, cj) in &gr.postings[t as usize] {
+            if j == g {
+                continue;
+            }
+            let a = &mut s.acc[j as usize];
+            if *a == 0 {
+                s.touched.push(j);
+            }
+            *a += u64::from(c) * u64::from(cj);
+        }
+        k += 1;
+    }
+    let rest = rem[k];
+    let complete = k == order.len();
+    let mut proven = false;
+    for &j in &s.touched {
+        let ji = j as usize;
+        let acc = std::mem::take(&mut s.acc[ji]);
+        if proven {
+            continue;
+        }
+        let partial = gr.cos(g, j, acc);
+        if partial + rest + BOUND_SLACK <= tau {
+            continue;
+        }
+        let c = if complete { partial } else { gr.cos(g, j, gr.dot(g, j)) };
+        if c > tau {
+            found += u64::from(gr.mult[ji]);
+            proven = found > allow;
+        }
+    }
+    s.touched.clear();
+    proven
+}
+
 /// Decides group `g` against threshold `tau`, allowing `allow` documents above it.
 fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &AtomicU64) -> Verdict {
     let gi = g as usize;
@@ -572,10 +635,10 @@ fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &Ato
             }
         }
     }
-    let mut order: Vec<(usize, u32)> =
-        gr.terms[gi].iter().map(|&(t, _)| (gr.postings[t as usize].len(), t)).collect();
+    let mut order: Vec<(usize, u32, u32)> =
+        gr.terms[gi].iter().map(|&(t, c)| (gr.postings[t as usize].len(), t, c)).collect();
     order.sort_unstable();
-    'outer: for &(_, t) in &order {
+    'outer: for &(_, t, _) in &order {
         for &(j, _) in &gr.postings[t as usize] {
             if j == g || s.stamp[j as usize] == s.gen_ {
                 continue;
@@ -592,6 +655,14 @@ fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &Ato
                 break 'outer;
             }
         }
+    }
+    // Bounded phase: accumulate only the rarest terms, as long as the remaining ones could
+    // still make an untouched group exceed `tau`; then bound the touched ones and compute
+    // the cosines that might exceed it. Proves "common" without touching common terms.
+    // Witnesses are counted again there: start from the twins only.
+    let twins_above = if 1.0 > tau { twins } else { 0 };
+    if tau >= 0.0 && prove_common(gr, g, tau, allow, twins_above, &order, s) {
+        return Verdict::Common;
     }
     // Exact phase: every dot product through the postings.
     exact.fetch_add(1, Ordering::Relaxed);
@@ -685,6 +756,7 @@ pub fn rare_docs(
     let mut gr = Groups {
         terms: Vec::new(),
         norm2: Vec::new(),
+        maxw: Vec::new(),
         mult: Vec::new(),
         postings: vec![Vec::new(); corpus.words.len()],
         total: 0,
@@ -713,6 +785,15 @@ pub fn rare_docs(
     }
     drop(index);
     let ng = gr.terms.len();
+    gr.maxw = gr
+        .postings
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|&(g, c)| f64::from(c) / (gr.norm2[g as usize] as f64).sqrt())
+                .fold(0.0, f64::max)
+        })
+        .collect();
     let digit: Vec<bool> =
         corpus.words.iter().map(|w| w.bytes().any(|b| b.is_ascii_digit())).collect();
     let mut skel: HashMap<Vec<u32>, u32> = HashMap::new();
@@ -946,6 +1027,7 @@ mod tests {
                 .iter()
                 .map(|d| d.terms.iter().map(|&(_, n)| u64::from(n * n)).sum())
                 .collect(),
+            maxw: Vec::new(),
             mult: vec![1; docs.len()],
             postings: Vec::new(),
             total: 0,
