@@ -8,9 +8,9 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod analyzers_b;
+mod anomaly;
 pub mod args;
 pub mod config;
-mod anomaly;
 mod tfidf;
 mod tui;
 
