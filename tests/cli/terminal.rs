@@ -343,28 +343,54 @@ twtest!(sixel_chart_is_written_to_the_terminal, |dir| {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let typer = std::thread::spawn(move || {
-        use std::io::Write;
-        for k in ["g", "q", "q"] {
-            std::thread::sleep(Duration::from_millis(1500));
-            if stdin.write_all(k.as_bytes()).and_then(|()| stdin.flush()).is_err() {
-                break;
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+        })
+    };
+    // Keys only once the screen shows what they act on (the count may take a while under load).
+    let wait_for = |needle: &str| {
+        let t = Instant::now();
+        loop {
+            if String::from_utf8_lossy(&seen.lock().unwrap()).contains(needle) {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "{needle:?} did not show");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_secs(20));
-    });
+    };
+    let mut key = |k: &str| {
+        use std::io::Write;
+        stdin.write_all(k.as_bytes()).and_then(|()| stdin.flush()).unwrap();
+    };
+    // The table's header shows with the rows, at the end of the count.
+    wait_for("Delta");
+    key("g");
+    wait_for("\x1bP0;1;0q");
+    key("q");
+    key("q");
     let t = Instant::now();
     while child.try_wait().unwrap().is_none() {
         assert!(t.elapsed() < Duration::from_secs(60), "the UI did not quit");
         std::thread::sleep(Duration::from_millis(50));
     }
-    drop(typer);
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    reader.join().unwrap();
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     // 100x30 cells of 10x20 px (the pty reports no pixel size): the body is 100x28 cells,
     // 1000x(28*20/6-1)*6 = 1000x552 px at most: the 1000x500 chart as it is.
     let start =
         text.find("\x1bP0;1;0q\"1;1;1000;500#").unwrap_or_else(|| panic!("no sixel: {text:?}"));
     assert!(text[start..].contains("\x1b\\"), "unterminated sixel");
-    assert!(out.status.success(), "{:?}", out.status);
+    assert!(status.success(), "{status:?}");
 });

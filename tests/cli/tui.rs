@@ -81,7 +81,7 @@ twtest!(count_ui_quits_on_q_with_the_rows_found, |dir| {
     dir.import(&[syslog()]).0.code(0);
     let Some((code, out)) = on_pty(&dir, "count -i 3600", &["c", "q"]) else { return };
     assert_eq!(code, 0, "{out:?}");
-    assert!(out.contains("Time                        Count"), "{out:?}");
+    assert!(out.contains("Time                    Count"), "{out:?}");
     assert!(out.rfind(LEAVE_ALT) > out.find(ENTER_ALT), "{out:?}");
 });
 
