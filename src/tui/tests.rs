@@ -980,3 +980,60 @@ fn sixel_mode_puts_the_image_in_the_chart_area() {
     assert!(frame.contains("Results 4/1,564/5,000"), "{frame}");
     assert_eq!(h.cell(0, 1).diff_option, ratatui::buffer::CellDiffOption::None);
 }
+
+/// Draws a chart spec with the widgets on a `w`x`h` test terminal.
+fn draw_spec(spec: &crate::chart::ChartSpec, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| super::chart::draw(spec, f, f.area())).unwrap();
+    term
+}
+
+#[test]
+fn terminal_heatmap_and_graph_charts() {
+    use crate::chart::{ChartSpec, Edge, Graph, Heatmap, Node};
+    let m = ChartSpec::Heatmap(Heatmap {
+        title: "TWSLA Heatmap".into(),
+        x_labels: vec!["Sunday".into(), "Monday".into()],
+        y_labels: (0..24).map(|h| h.to_string()).collect(),
+        cells: vec![(0, 0, 3), (1, 23, 40)],
+    });
+    let term = draw_spec(&m, 40, 26);
+    let text = term.backend().to_string();
+    // Hour 23 on the first line, hour 0 on the 24th; the x labels and the max below.
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("\"23 ··██ "), "{text}");
+    assert!(lines[23].starts_with("\" 0 ██··"), "{text}");
+    assert!(lines[24].contains("Sunday … Monday  (max 40)"), "{text}");
+    let (r, g, b) = crate::chart::heat(40, 40);
+    assert_eq!(term.backend().buffer()[(5, 0)].fg, Color::Rgb(r, g, b));
+
+    let g = ChartSpec::Graph(Graph {
+        title: "TWSLA relation graph".into(),
+        groups: vec!["ip".into(), "user".into()],
+        nodes: vec![
+            Node { label: "10.0.0.1".into(), group: 0 },
+            Node { label: "root".into(), group: 1 },
+        ],
+        edges: vec![Edge { from: 0, to: 1, weight: 3 }],
+    });
+    let term = draw_spec(&g, 60, 20);
+    let text = term.backend().to_string();
+    assert!(text.contains("● 10.0.0.1") && text.contains("● root"), "{text}");
+    assert!(braille(&text) > 5, "the edge: {text}");
+    let (r, gg, b) = crate::chart::color(1);
+    assert!(term.backend().buffer().content().iter().any(|c| c.fg == Color::Rgb(r, gg, b)));
+}
+
+#[test]
+fn terminal_top_n_bars_show_other_in_its_colour() {
+    let items = (0..12).map(|i| (format!("k{i}"), 20 - i as u64));
+    let spec = crate::chart::ChartSpec::TopN(crate::chart::TopN::of("t", items, 10));
+    let term = draw_spec(&spec, 80, 12);
+    let text = term.backend().to_string();
+    assert!(
+        text.contains("Other") && text.contains("Other 19 10.9%") && text.contains("k5    15 8.6%"),
+        "{text}"
+    );
+    let (r, g, b) = crate::chart::OTHER;
+    assert!(term.backend().buffer().content().iter().any(|c| c.fg == Color::Rgb(r, g, b)));
+}
