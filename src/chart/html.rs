@@ -40,8 +40,11 @@ padding:6px 8px;border-radius:4px;font-size:13px;white-space:pre;z-index:9}
 [data-tip]:hover{opacity:.8}"#;
 
 /// The script: tooltips from `data-tip`, the nearest point of each time series, legend
-/// toggling; it sets `data-ready` on the body when it ran (checked by the headless test).
-const SCRIPT: &str = r#"(function(){
+/// toggling, and on time series zooming (drag across the plot; double-click resets; or
+/// `#zoom=T0,T1` in the URL, times in ns) which redraws the lines and the time axis; it sets
+/// `data-ready` on the body when it ran (and `data-zoom` when zoomed; both checked by the
+/// headless browser test).
+const SCRIPT: &str = r##"(function(){
 var svg=document.getElementById('chart'),tip=document.getElementById('tip');
 var data=JSON.parse(document.getElementById('chart-data').textContent);
 function show(e,t){tip.textContent=t;tip.style.display='block';
@@ -71,8 +74,34 @@ html+='<circle cx="'+(p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]))+'" cy
 if(gx===null){hide();return;}
 guide.setAttribute('x1',gx);guide.setAttribute('x2',gx);guide.style.display='';
 marks.innerHTML=html;show(e,lines.join('\n'));});
-svg.addEventListener('mouseleave',function(){hide();guide.style.display='none';marks.innerHTML='';});}
-document.body.setAttribute('data-ready','1');})();"#;
+svg.addEventListener('mouseleave',function(){hide();guide.style.display='none';marks.innerHTML='';});
+var T0=data.t0,T1=data.t1,lines=document.getElementById('lines'),xaxis=document.getElementById('xaxis'),
+sel=document.getElementById('sel'),drag=null;
+function X(t){return p[0]+(t-data.t0)/(data.t1-data.t0)*(p[2]-p[0]);}
+function Y(v){return p[3]-(v-data.v0)/(data.v1-data.v0)*(p[3]-p[1]);}
+function two(n){return (n<10?'0':'')+n;}
+function tick(t){var d=new Date(t/1e6+data.tz*60000);
+return two(d.getUTCMonth()+1)+'/'+two(d.getUTCDate())+' '+two(d.getUTCHours())+':'+two(d.getUTCMinutes());}
+function redraw(){var h='',k,i;for(k=0;k<=5;k++){var t=data.t0+(data.t1-data.t0)*k/5,x=X(t).toFixed(1);
+h+='<line x1="'+x+'" x2="'+x+'" y1="'+p[3]+'" y2="'+(p[3]+5)+'" stroke="#999"/><text x="'+x+'" y="'+(p[3]+20)+
+'" text-anchor="middle" font-size="12">'+tick(t)+'</text>';}xaxis.innerHTML=h;h='';
+data.series.forEach(function(s,n){var a=0,b=s.t.length;while(a<b-1&&s.t[a+1]<data.t0)a++;
+while(b>a+1&&s.t[b-2]>data.t1)b--;var pts=[],dots='';for(i=a;i<b;i++){pts.push(X(s.t[i]).toFixed(1)+','+Y(s.v[i]).toFixed(1));
+if(b-a<200)dots+='<circle cx="'+X(s.t[i]).toFixed(1)+'" cy="'+Y(s.v[i]).toFixed(1)+'" r="3"/>';}
+var off=data.hidden[n]?' class="off-el"':'';
+h+='<polyline data-s="'+n+'"'+off+' points="'+pts.join(' ')+'" fill="none" stroke="'+s.color+'" stroke-width="2"/>';
+if(dots)h+='<g data-s="'+n+'"'+off+' fill="'+s.color+'">'+dots+'</g>';});lines.innerHTML=h;}
+function zoom(a,b){if(!(b-a>=1e6))return;data.t0=a;data.t1=b;redraw();
+document.body.setAttribute('data-zoom',tick(a)+' - '+tick(b));}
+function at(e){var pt=svg.createSVGPoint();pt.x=e.clientX;pt.y=e.clientY;return pt.matrixTransform(svg.getScreenCTM().inverse()).x;}
+svg.addEventListener('mousedown',function(e){var x=at(e);if(x<p[0]||x>p[2])return;drag=x;e.preventDefault();});
+svg.addEventListener('mousemove',function(e){if(drag===null)return;var x=Math.max(p[0],Math.min(p[2],at(e)));
+sel.setAttribute('x',Math.min(drag,x));sel.setAttribute('width',Math.abs(x-drag));sel.style.display='';});
+window.addEventListener('mouseup',function(e){if(drag===null)return;var x=Math.max(p[0],Math.min(p[2],at(e))),a=Math.min(drag,x),b=Math.max(drag,x);
+drag=null;sel.style.display='none';if(b-a<4)return;var f=function(v){return data.t0+(v-p[0])/(p[2]-p[0])*(data.t1-data.t0);};zoom(f(a),f(b));});
+svg.addEventListener('dblclick',function(){data.t0=T0;data.t1=T1;redraw();document.body.removeAttribute('data-zoom');});
+var m=/zoom=([0-9.e+-]+),([0-9.e+-]+)/.exec(location.hash);if(m)zoom(+m[1],+m[2]);}
+document.body.setAttribute('data-ready','1');})();"##;
 
 /// The page of `spec`.
 pub fn render(spec: &ChartSpec) -> String {
@@ -135,6 +164,17 @@ fn time_series(t: &TimeSeries) -> Page {
             esc(&super::fmt_value(v))
         );
     }
+    // The x axis and the lines are groups the script redraws when zooming.
+    let _ = write!(
+        s,
+        "<defs><clipPath id=\"clip\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs>\
+         <rect id=\"sel\" y=\"{top}\" height=\"{}\" fill=\"rgba(84,112,198,.15)\" style=\"display:none\"/>\n<g id=\"xaxis\">",
+        l - 4.0,
+        top - 4.0,
+        r - l + 8.0,
+        b - top + 8.0,
+        b - top
+    );
     for k in 0..=5 {
         let x = t0 + ((t1 - t0) as f64 * f64::from(k) / 5.0) as i64;
         let _ = writeln!(
@@ -147,6 +187,7 @@ fn time_series(t: &TimeSeries) -> Page {
             esc(&super::tick_time(x, t.utc))
         );
     }
+    let _ = writeln!(s, "</g>");
     let _ = writeln!(
         s,
         "<line x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\" stroke=\"#333\"/>\
@@ -159,6 +200,8 @@ fn time_series(t: &TimeSeries) -> Page {
         esc(&t.y_name)
     );
     let mut series = Vec::new();
+    let mut legend = String::new();
+    let _ = write!(s, "<g id=\"lines\" clip-path=\"url(#clip)\">");
     for (i, se) in t.series.iter().enumerate() {
         let c = hex(super::color(i));
         let pts: Vec<(i64, f64)> = se.points.iter().copied().filter(|p| p.1.is_finite()).collect();
@@ -181,7 +224,7 @@ fn time_series(t: &TimeSeries) -> Page {
         // Legend entry (click: hide/show).
         let ly = 14.0 + 18.0 * i as f64;
         let _ = writeln!(
-            s,
+            legend,
             "<g class=\"lg\" data-s=\"{i}\"><rect x=\"{}\" y=\"{}\" width=\"18\" height=\"4\" fill=\"{c}\"/>\
              <text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text></g>",
             r - 170.0,
@@ -198,15 +241,26 @@ fn time_series(t: &TimeSeries) -> Page {
             "label": pts.iter().map(|p| super::fmt_time(p.0, t.utc, "%Y/%m/%d %H:%M:%S%.3f")).collect::<Vec<_>>(),
         }));
     }
+    let _ = writeln!(s, "</g>\n{legend}");
     let _ = writeln!(
         s,
         "<line id=\"guide\" y1=\"{top}\" y2=\"{b}\" stroke=\"#888\" stroke-dasharray=\"4 3\" style=\"display:none\"/><g id=\"marks\"></g>"
     );
     let data = json!({
         "kind": "time", "plot": [l, top, r, b], "t0": t0 as f64, "t1": t1 as f64,
-        "v0": v0, "v1": v1, "series": series,
+        "v0": v0, "v1": v1, "series": series, "tz": tz_minutes(t0, t.utc),
     });
     (w, h, s, data)
+}
+
+/// The offset of the shown times from UTC in minutes (local time at `t`, or 0 in UTC): the
+/// script's tick labels after a zoom use it, as the page may be viewed in another zone.
+fn tz_minutes(t: i64, utc: bool) -> i32 {
+    use chrono::{Local, Offset, TimeZone};
+    if utc {
+        return 0;
+    }
+    Local.timestamp_nanos(t).offset().fix().local_minus_utc() / 60
 }
 
 fn pie(t: &TopN) -> Page {

@@ -202,10 +202,17 @@ fn assert_offline(page: &str) {
 fn html_time_series_is_self_contained_with_data_and_legend() {
     let page = html::render(&two_series());
     assert_offline(&page);
-    assert_eq!(page.matches("<polyline data-s=").count(), 2);
+    assert!(
+        page.contains("<polyline data-s=\"0\" points=")
+            && page.contains("<polyline data-s=\"1\" points=")
+    );
     assert_eq!(page.matches("class=\"lg\"").count(), 2, "a legend entry per series");
+    // The groups the script redraws on zoom: the time axis and the clipped lines.
+    assert_eq!(page.matches("<g id=\"xaxis\">").count(), 1);
+    assert_eq!(page.matches("<g id=\"lines\" clip-path=\"url(#clip)\">").count(), 1);
     let d = page_data(&page);
     assert_eq!(d["kind"], "time");
+    assert_eq!(d["tz"], 0, "UTC times");
     assert_eq!(d["series"][1]["v"], serde_json::json!([2.0, -1.5]));
     assert_eq!(d["series"][0]["label"][1], "2023/11/14 22:14:20.000");
     assert!(page.contains(">11/14 22:13<"), "x tick labels as upstream's 01/02 15:04");

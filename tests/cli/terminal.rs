@@ -142,9 +142,8 @@ fn png_stats(path: &Path, rgb: (u8, u8, u8)) -> (u32, u32, usize, usize) {
 const BLUE: (u8, u8, u8) = (0x54, 0x70, 0xc6);
 
 /// Headless Chromium without network: the page's DOM after its scripts ran, and a screenshot.
-fn chromium(dir: &TestDir, page: &Path, shot: &Path) -> String {
+fn chromium(dir: &TestDir, url: &str, shot: &Path) -> String {
     let profile = dir.join("chromium-profile");
-    let url = format!("file://{}", page.display());
     let base = |c: &mut Command| {
         c.args([
             "--headless",
@@ -165,13 +164,13 @@ fn chromium(dir: &TestDir, page: &Path, shot: &Path) -> String {
     };
     let mut dom = Command::new("chromium");
     base(&mut dom);
-    let out = dom.arg("--dump-dom").arg(&url).output().unwrap();
+    let out = dom.arg("--dump-dom").arg(url).output().unwrap();
     assert!(out.status.success(), "chromium --dump-dom: {}", String::from_utf8_lossy(&out.stderr));
     let mut snap = Command::new("chromium");
     base(&mut snap);
     let st = snap
         .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
+        .arg(url)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
@@ -189,12 +188,50 @@ fn check_html_in_browser(dir: &TestDir, page: &Path, title: &str) {
         return;
     }
     let shot = dir.join(&format!("{}.shot.png", page.file_name().unwrap().to_string_lossy()));
-    let dom = chromium(dir, page, &shot);
+    let url = format!("file://{}", page.display());
+    let dom = chromium(dir, &url, &shot);
     assert!(dom.contains("data-ready=\"1\""), "the inline script did not run: {dom}");
     let (w, h, colours, blue) = png_stats(&shot, BLUE);
     assert!(w >= 1000 && h >= 500, "{w}x{h}");
     assert!(colours > 20, "the screenshot is blank: {colours} colours");
     assert!(blue > 300, "the chart's first colour is not drawn: {blue} pixels");
+}
+
+/// The points of the first line in a page or DOM.
+fn first_line_points(html: &str) -> usize {
+    let at = html.find("<polyline data-s=\"0\"").expect("a line") + 1;
+    let p = at + html[at..].find("points=\"").expect("points") + 8;
+    let end = p + html[p..].find('"').unwrap();
+    html[p..end].split_whitespace().count()
+}
+
+/// A time chart zoomed by the page's script (`#zoom=` from the first to the middle point):
+/// the time axis starts at the first point and the line has fewer points.
+fn check_zoom_in_browser(dir: &TestDir, page: &Path) {
+    if !have("chromium", "--version") {
+        return;
+    }
+    let html = std::fs::read_to_string(page).unwrap();
+    let start = html.find("id=\"chart-data\">").unwrap() + "id=\"chart-data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let t: Vec<f64> =
+        data["series"][0]["t"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let (a, b) = (t[0], t[t.len() / 2]);
+    let url = format!("file://{}#zoom={a},{b}", page.display());
+    let dom = chromium(dir, &url, &dir.join("zoom.shot.png"));
+    let label = |ns: f64| {
+        chrono::DateTime::from_timestamp_nanos(ns as i64).format("%m/%d %H:%M").to_string()
+    };
+    let want = format!("data-zoom=\"{} - {}\"", label(a), label(b));
+    assert!(dom.contains(&want), "{want} not in the DOM: {dom}");
+    let first_tick = format!(">{}</text>", label(a));
+    let axis = &dom[dom.find("<g id=\"xaxis\">").unwrap()..];
+    assert!(axis.contains(&first_tick), "{first_tick} not on the time axis: {axis}");
+    let (all, zoomed) = (first_line_points(&html), first_line_points(&dom));
+    assert!(zoomed < all && zoomed > t.len() / 2 - 2, "{zoomed} of {all} points drawn");
+    let (_, _, colours, blue) = png_stats(&dir.join("zoom.shot.png"), BLUE);
+    assert!(colours > 20 && blue > 300, "zoomed screenshot: {colours} colours, {blue} blue");
 }
 
 /// A saved PNG chart: decodes, has the expected size, is not blank.
@@ -293,6 +330,7 @@ twtest!(tmux_count_sort_save_chart_and_browser, |dir| {
     t.wait_for("EXIT=0");
 
     check_html_in_browser(&dir, &html_path, "TWSLA Count:Time");
+    check_zoom_in_browser(&dir, &html_path);
 });
 
 twtest!(tmux_count_keys_pie_png_and_html_in_browser, |dir| {
