@@ -40,7 +40,8 @@ padding:6px 8px;border-radius:4px;font-size:13px;white-space:pre;z-index:9}
 [data-tip]:hover{opacity:.8}"#;
 
 /// The script: tooltips from `data-tip`, the nearest point of each time series, legend
-/// toggling, and on time series zooming (drag across the plot; double-click resets; or
+/// toggling (`#hide=I,J` in the URL hides entries at load; a pie is redrawn over the shown
+/// slices, a graph hides the edges of hidden groups), and on time series zooming (drag across the plot; double-click resets; or
 /// `#zoom=T0,T1` in the URL, times in ns) which redraws the lines and the time axis; it sets
 /// `data-ready` on the body when it ran (and `data-zoom` when zoomed; both checked by the
 /// headless browser test).
@@ -50,16 +51,29 @@ var data=JSON.parse(document.getElementById('chart-data').textContent);
 function show(e,t){tip.textContent=t;tip.style.display='block';
 tip.style.left=(e.clientX+14)+'px';tip.style.top=(e.clientY+14)+'px';}
 function hide(){tip.style.display='none';}
-svg.querySelectorAll('[data-tip]').forEach(function(el){
-el.addEventListener('mousemove',function(e){show(e,el.getAttribute('data-tip'));});
-el.addEventListener('mouseleave',hide);});
+function esc(s){return String(s).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/"/g,'&quot;');}
+data.hidden={};
+if(data.kind!=='time'){svg.addEventListener('mousemove',function(e){
+var el=e.target.closest?e.target.closest('[data-tip]'):null;if(el)show(e,el.getAttribute('data-tip'));else hide();});
+svg.addEventListener('mouseleave',hide);}
+function pie(){var tot=0,h='',a=0,c=data.cx,d=data.cy,r=data.r;
+data.slices.forEach(function(s,i){if(!data.hidden[i])tot+=s.value;});
+data.slices.forEach(function(s,i){if(data.hidden[i]||!s.value)return;var sp=2*Math.PI*s.value/tot,
+t=' data-s="'+i+'" data-tip="'+esc(s.label+'\n'+s.value+' ('+(100*s.value/tot).toFixed(1)+'%)')+'" fill="'+s.color+'"';
+if(s.value===tot)h+='<circle'+t+' cx="'+c+'" cy="'+d+'" r="'+r+'"/>';
+else h+='<path'+t+' stroke="#fff" stroke-width="1" d="M'+c+','+d+' L'+(c+r*Math.sin(a)).toFixed(2)+','+(d-r*Math.cos(a)).toFixed(2)+
+' A'+r+','+r+' 0 '+(sp>Math.PI?1:0)+' 1 '+(c+r*Math.sin(a+sp)).toFixed(2)+','+(d-r*Math.cos(a+sp)).toFixed(2)+' Z"/>';a+=sp;});
+document.getElementById('slices').innerHTML=h;}
+function edges(){svg.querySelectorAll('[data-ends]').forEach(function(el){var g=el.getAttribute('data-ends').split(' ');
+el.classList.toggle('off-el',!!(data.hidden[g[0]]||data.hidden[g[1]]));});}
 svg.querySelectorAll('.lg').forEach(function(l){l.addEventListener('click',function(){
 var s=l.getAttribute('data-s'),off=!l.classList.contains('off');l.classList.toggle('off',off);
 svg.querySelectorAll('[data-s="'+s+'"]:not(.lg)').forEach(function(el){el.classList.toggle('off-el',off);});
-if(data.hidden){data.hidden[s]=off;}});});
+data.hidden[s]=off;if(data.kind==='pie')pie();if(data.kind==='graph')edges();});});
+var hm=/hide=([0-9,]+)/.exec(location.hash);if(hm)hm[1].split(',').forEach(function(s){
+var l=svg.querySelector('.lg[data-s="'+s+'"]');if(l)l.dispatchEvent(new MouseEvent('click'));});
 if(data.kind==='time'){
 var p=data.plot,guide=document.getElementById('guide'),marks=document.getElementById('marks');
-data.hidden={};
 function near(a,x){var lo=0,hi=a.length-1;if(hi<0)return -1;while(lo<hi){var m=(lo+hi)>>1;
 if(a[m]<x)lo=m+1;else hi=m;}if(lo>0&&x-a[lo-1]<a[lo]-x)lo--;return lo;}
 svg.addEventListener('mousemove',function(e){var pt=svg.createSVGPoint();pt.x=e.clientX;pt.y=e.clientY;
@@ -270,7 +284,8 @@ fn pie(t: &TopN) -> Page {
         return (w, h, no_data(w, h), json!({"kind": "none"}));
     }
     let (cx, cy, r) = (260.0, 280.0, 210.0);
-    let mut s = String::new();
+    let mut s = String::from("<g id=\"slices\">\n");
+    let mut legend = String::new();
     let mut a = 0.0f64;
     for (i, sl) in t.slices.iter().enumerate() {
         let c = hex(super::slice_color(i));
@@ -295,7 +310,7 @@ fn pie(t: &TopN) -> Page {
         a += span;
         let ly = 70.0 + 30.0 * i as f64;
         let _ = writeln!(
-            s,
+            legend,
             "<g class=\"lg\" data-s=\"{i}\"><rect x=\"500\" y=\"{}\" width=\"16\" height=\"16\" fill=\"{c}\"/>\
              <text x=\"524\" y=\"{}\" font-size=\"13\">{}</text></g>",
             ly - 8.0,
@@ -303,7 +318,14 @@ fn pie(t: &TopN) -> Page {
             esc(&format!("{}({}) {pct:.1}%", super::cut(&sl.label, 40), sl.value))
         );
     }
-    let data = json!({"kind": "pie", "slices": t.slices.iter().map(|x| json!({"label": x.label, "value": x.value})).collect::<Vec<_>>()});
+    let _ = writeln!(s, "</g>\n{legend}");
+    let slices: Vec<_> = t
+        .slices
+        .iter()
+        .enumerate()
+        .map(|(i, x)| json!({"label": x.label, "value": x.value, "color": hex(super::slice_color(i))}))
+        .collect();
+    let data = json!({"kind": "pie", "cx": cx, "cy": cy, "r": r, "slices": slices});
     (w, h, s, data)
 }
 
@@ -395,8 +417,8 @@ fn graph(g: &Graph) -> Page {
         let sw = 1.0 + 3.0 * e.weight as f64 / wmax;
         let _ = writeln!(
             s,
-            "<line data-tip=\"{tip}\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#aaa\" stroke-width=\"{sw:.1}\"/>",
-            a.0, a.1, b.0, b.1
+            "<line data-tip=\"{tip}\" data-ends=\"{} {}\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#aaa\" stroke-width=\"{sw:.1}\"/>",
+            na.group, nb.group, a.0, a.1, b.0, b.1
         );
     }
     let many = g.nodes.len() > 60;

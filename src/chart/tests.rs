@@ -235,6 +235,12 @@ fn html_pie_has_a_slice_and_legend_per_item() {
     assert_eq!(page.matches("<path data-s=").count(), 11);
     assert_eq!(page.matches("class=\"lg\"").count(), 11);
     assert!(page.contains("Other(200)"));
+    let d = page_data(&page);
+    assert_eq!(
+        (d["cx"].as_f64(), d["slices"][10]["color"].as_str()),
+        (Some(260.0), Some("#cccccc"))
+    );
+    assert_eq!(page.matches("<g id=\"slices\">").count(), 1, "the group the script redraws");
     assert!(page.contains("data-tip=\"key00\n100 (10.3%)\""));
     // One item: a full circle.
     let one = html::render(&ChartSpec::TopN(TopN::of("t", vec![("a".into(), 4)], 10)));
@@ -258,7 +264,7 @@ fn html_graph_has_nodes_edges_and_group_legend() {
     let page = html::render(&graph());
     assert_offline(&page);
     assert_eq!(page.matches("<line data-tip=").count(), 2);
-    assert!(page.contains("data-tip=\"10.0.0.1 → root\n5\""));
+    assert!(page.contains("data-tip=\"10.0.0.1 → root\n5\" data-ends=\"0 1\""));
     assert_eq!(page.matches("<g data-s=\"0\" data-tip").count(), 2);
     assert_eq!(page.matches("<g data-s=\"1\" data-tip").count(), 1);
     assert_eq!(page.matches("class=\"lg\"").count(), 2);

@@ -197,6 +197,24 @@ fn check_html_in_browser(dir: &TestDir, page: &Path, title: &str) {
     assert!(blue > 300, "the chart's first colour is not drawn: {blue} pixels");
 }
 
+/// A pie with its first slice hidden from the legend (`#hide=0`): the script redraws the
+/// other slices over the whole circle.
+fn check_pie_toggle_in_browser(dir: &TestDir, page: &Path) {
+    if !have("chromium", "--version") {
+        return;
+    }
+    let url = format!("file://{}#hide=0", page.display());
+    let dom = chromium(dir, &url, &dir.join("toggle.shot.png"));
+    let slices = &dom[dom.find("<g id=\"slices\">").unwrap()..];
+    let slices = &slices[..slices.find("</g>").unwrap()];
+    assert_eq!(slices.matches("<path").count(), 10, "{slices}");
+    assert!(!slices.contains("data-s=\"0\"") && slices.contains("data-s=\"10\""), "{slices}");
+    assert!(dom.contains("class=\"lg off\" data-s=\"0\""), "the legend entry is off");
+    // The first colour is gone from the picture (the legend keeps its dimmed square).
+    let (_, _, colours, blue) = png_stats(&dir.join("toggle.shot.png"), BLUE);
+    assert!(colours > 20 && blue < 300, "{colours} colours, {blue} pixels of the hidden slice");
+}
+
 /// The points of the first line in a page or DOM.
 fn first_line_points(html: &str) -> usize {
     let at = html.find("<polyline data-s=\"0\"").expect("a line") + 1;
@@ -356,6 +374,7 @@ twtest!(tmux_count_keys_pie_png_and_html_in_browser, |dir| {
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert_eq!(html.matches("<path data-s=").count(), 11, "top 10 and Other");
     check_html_in_browser(&dir, &html_path, "TWSLA Log count:Normalized Pattern");
+    check_pie_toggle_in_browser(&dir, &html_path);
 });
 
 twtest!(sixel_chart_is_written_to_the_terminal, |dir| {
