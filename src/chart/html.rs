@@ -81,7 +81,7 @@ var q=pt.matrixTransform(svg.getScreenCTM().inverse());
 if(q.x<p[0]||q.x>p[2]||q.y<p[1]||q.y>p[3]){hide();guide.style.display='none';marks.innerHTML='';return;}
 var t=data.t0+(q.x-p[0])/(p[2]-p[0])*(data.t1-data.t0),lines=[],html='',gx=null;
 data.series.forEach(function(s,i){if(data.hidden[i])return;var k=near(s.t,t);if(k<0)return;
-if(gx===null){gx=p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]);lines.push(s.label[k]);}
+if(gx===null){gx=p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]);lines.push(full(s.t[k]));}
 var y=p[3]-(s.v[k]-data.v0)/(data.v1-data.v0)*(p[3]-p[1]);
 lines.push(s.name+': '+s.v[k]);
 html+='<circle cx="'+(p[0]+(s.t[k]-data.t0)/(data.t1-data.t0)*(p[2]-p[0]))+'" cy="'+y+'" r="4" fill="'+s.color+'"/>';});
@@ -94,14 +94,25 @@ sel=document.getElementById('sel'),drag=null;
 function X(t){return p[0]+(t-data.t0)/(data.t1-data.t0)*(p[2]-p[0]);}
 function Y(v){return p[3]-(v-data.v0)/(data.v1-data.v0)*(p[3]-p[1]);}
 function two(n){return (n<10?'0':'')+n;}
-function tick(t){var d=new Date(t/1e6+data.tz*60000);
+function off(t){var z=data.tz,lo=0,hi=z.length-1;while(lo<hi){var m=(lo+hi+1)>>1;if(z[m][0]<=t)lo=m;else hi=m-1;}
+return z.length?z[lo][1]:0;}
+function when(t){return new Date(Math.floor(t/1e6)+off(t)*60000);}
+function tick(t){var d=when(t);if(data.t1-data.t0<6e11)return two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+two(d.getUTCSeconds());
 return two(d.getUTCMonth()+1)+'/'+two(d.getUTCDate())+' '+two(d.getUTCHours())+':'+two(d.getUTCMinutes());}
+function full(t){var d=when(t),ms=d.getUTCMilliseconds();return d.getUTCFullYear()+'/'+two(d.getUTCMonth()+1)+'/'+
+two(d.getUTCDate())+' '+two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+two(d.getUTCSeconds())+'.'+(ms<100?'0':'')+two(ms);}
+function dec(s,a,b){var n=b-a,W=p[2]-p[0],out=[],i;if(n<=4*W){for(i=a;i<b;i++)out.push(i);return out;}
+var cur=-1,f,lo,hi,la;function put(){[f,lo,hi,la].sort(function(x,y){return x-y;}).forEach(function(k){
+if(out[out.length-1]!==k)out.push(k);});}
+for(i=a;i<b;i++){var bk=Math.min(W-1,Math.floor((s.t[i]-data.t0)/(data.t1-data.t0)*W));
+if(bk!==cur){if(cur>=0)put();cur=bk;f=lo=hi=la=i;}else{if(s.v[i]<s.v[lo])lo=i;if(s.v[i]>s.v[hi])hi=i;la=i;}}
+if(cur>=0)put();return out;}
 function redraw(){var h='',k,i;for(k=0;k<=5;k++){var t=data.t0+(data.t1-data.t0)*k/5,x=X(t).toFixed(1);
 h+='<line x1="'+x+'" x2="'+x+'" y1="'+p[3]+'" y2="'+(p[3]+5)+'" stroke="#999"/><text x="'+x+'" y="'+(p[3]+20)+
 '" text-anchor="middle" font-size="12">'+tick(t)+'</text>';}xaxis.innerHTML=h;h='';
 data.series.forEach(function(s,n){var a=0,b=s.t.length;while(a<b-1&&s.t[a+1]<data.t0)a++;
-while(b>a+1&&s.t[b-2]>data.t1)b--;var pts=[],dots='';for(i=a;i<b;i++){pts.push(X(s.t[i]).toFixed(1)+','+Y(s.v[i]).toFixed(1));
-if(b-a<200)dots+='<circle cx="'+X(s.t[i]).toFixed(1)+'" cy="'+Y(s.v[i]).toFixed(1)+'" r="3"/>';}
+while(b>a+1&&s.t[b-2]>data.t1)b--;var pts=[],dots='';dec(s,a,b).forEach(function(i){pts.push(X(s.t[i]).toFixed(1)+','+Y(s.v[i]).toFixed(1));
+if(b-a<200)dots+='<circle cx="'+X(s.t[i]).toFixed(1)+'" cy="'+Y(s.v[i]).toFixed(1)+'" r="3"/>';});
 var off=data.hidden[n]?' class="off-el"':'';
 h+='<polyline data-s="'+n+'"'+off+' points="'+pts.join(' ')+'" fill="none" stroke="'+s.color+'" stroke-width="2"/>';
 if(dots)h+='<g data-s="'+n+'"'+off+' fill="'+s.color+'">'+dots+'</g>';});lines.innerHTML=h;}
@@ -220,7 +231,8 @@ fn time_series(t: &TimeSeries) -> Page {
         let c = hex(super::color(i));
         let pts: Vec<(i64, f64)> = se.points.iter().copied().filter(|p| p.1.is_finite()).collect();
         let mut poly = String::new();
-        for &(x, v) in &pts {
+        // What each of the plot's pixel columns shows (all points stay in the data).
+        for &(x, v) in &super::decimate(&pts, t0, t1, (r - l) as usize) {
             let _ = write!(poly, "{:.1},{:.1} ", px(x), py(v));
         }
         let _ = writeln!(
@@ -252,7 +264,6 @@ fn time_series(t: &TimeSeries) -> Page {
             "color": c,
             "t": pts.iter().map(|p| p.0 as f64).collect::<Vec<_>>(),
             "v": pts.iter().map(|p| p.1).collect::<Vec<_>>(),
-            "label": pts.iter().map(|p| super::fmt_time(p.0, t.utc, "%Y/%m/%d %H:%M:%S%.3f")).collect::<Vec<_>>(),
         }));
     }
     let _ = writeln!(s, "</g>\n{legend}");
@@ -262,19 +273,36 @@ fn time_series(t: &TimeSeries) -> Page {
     );
     let data = json!({
         "kind": "time", "plot": [l, top, r, b], "t0": t0 as f64, "t1": t1 as f64,
-        "v0": v0, "v1": v1, "series": series, "tz": tz_minutes(t0, t.utc),
+        "v0": v0, "v1": v1, "series": series, "tz": tz_changes(t),
     });
     (w, h, s, data)
 }
 
-/// The offset of the shown times from UTC in minutes (local time at `t`, or 0 in UTC): the
-/// script's tick labels after a zoom use it, as the page may be viewed in another zone.
-fn tz_minutes(t: i64, utc: bool) -> i32 {
+/// The offsets of the shown times from UTC: `[time, minutes]` from each time on (local time,
+/// looked up once per hour of data; `[[t0, 0]]` in UTC). The script formats tooltips and
+/// zoomed ticks with them, whatever zone the page is viewed in.
+fn tz_changes(t: &TimeSeries) -> serde_json::Value {
     use chrono::{Local, Offset, TimeZone};
-    if utc {
-        return 0;
+    let mut times: Vec<i64> = t.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+    times.sort_unstable();
+    let first = times.first().copied().unwrap_or(0);
+    if t.utc {
+        return json!([[first as f64, 0]]);
     }
-    Local.timestamp_nanos(t).offset().fix().local_minus_utc() / 60
+    let hour = 3_600_000_000_000i64;
+    let mut out: Vec<(i64, i32)> = Vec::new();
+    let mut last_hour = None;
+    for x in times {
+        if last_hour == Some(x.div_euclid(hour)) {
+            continue;
+        }
+        last_hour = Some(x.div_euclid(hour));
+        let off = Local.timestamp_nanos(x).offset().fix().local_minus_utc() / 60;
+        if out.last().is_none_or(|l| l.1 != off) {
+            out.push((x, off));
+        }
+    }
+    json!(out.iter().map(|(x, o)| json!([*x as f64, o])).collect::<Vec<_>>())
 }
 
 fn pie(t: &TopN) -> Page {

@@ -296,6 +296,58 @@ pub fn time_range(t: &TimeSeries) -> (Nanos, Nanos) {
     }
 }
 
+/// The points of a line as drawn `buckets` wide: per bucket of equal time width over
+/// `x0..=x1`, its first, lowest, highest and last point, in time order (at most 4 per bucket;
+/// what a pixel column shows is kept, so the picture is the same). Fewer points than
+/// `4 × buckets` come back as they are. Non-finite values are dropped.
+pub fn decimate(
+    points: &[(Nanos, f64)],
+    x0: Nanos,
+    x1: Nanos,
+    buckets: usize,
+) -> Vec<(Nanos, f64)> {
+    let pts = points.iter().copied().filter(|p| p.1.is_finite());
+    if points.len() <= 4 * buckets.max(1) || x1 <= x0 {
+        return pts.collect();
+    }
+    let width = (x1 - x0) as f64 / buckets as f64;
+    let bucket = |t: Nanos| (((t - x0) as f64 / width) as usize).min(buckets - 1);
+    let mut out: Vec<(Nanos, f64)> = Vec::with_capacity(4 * buckets);
+    // The bucket and its kept points (input index, point): first, lowest, highest, last.
+    type Keep = [(usize, (Nanos, f64)); 4];
+    let mut cur: Option<(usize, Keep)> = None;
+    let flush = |out: &mut Vec<(Nanos, f64)>, keep: Keep| {
+        let mut k = keep.to_vec();
+        k.sort_by_key(|x| x.0);
+        k.dedup_by_key(|x| x.0);
+        out.extend(k.into_iter().map(|x| x.1));
+    };
+    for (i, p) in pts.enumerate() {
+        let b = bucket(p.0);
+        match &mut cur {
+            Some((cb, keep)) if *cb == b => {
+                if p.1 < keep[1].1.1 {
+                    keep[1] = (i, p);
+                }
+                if p.1 > keep[2].1.1 {
+                    keep[2] = (i, p);
+                }
+                keep[3] = (i, p);
+            }
+            _ => {
+                if let Some((_, keep)) = cur.take() {
+                    flush(&mut out, keep);
+                }
+                cur = Some((b, [(i, p); 4]));
+            }
+        }
+    }
+    if let Some((_, keep)) = cur {
+        flush(&mut out, keep);
+    }
+    out
+}
+
 /// Nodes of `g` laid out on a circle of radius 1 around (0, 0), in node order (upstream's
 /// circular layout): `(x, y)` per node.
 pub fn circle_layout(g: &Graph) -> Vec<(f64, f64)> {

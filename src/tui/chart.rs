@@ -271,7 +271,11 @@ fn time_series(t: &TimeSeries, f: &mut Frame<'_>, area: Rect) {
     let data: Vec<Vec<(f64, f64)>> = t
         .series
         .iter()
-        .map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| (secs(p.0), p.1)).collect())
+        // Two braille dots per cell column.
+        .map(|s| {
+            let cols = usize::from(area.width) * 2;
+            chart::decimate(&s.points, t0, t1, cols).iter().map(|p| (secs(p.0), p.1)).collect()
+        })
         .collect();
     let sets: Vec<Dataset<'_>> = t
         .series
