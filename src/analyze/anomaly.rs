@@ -124,7 +124,6 @@ pub struct AnomalyStats {
 #[derive(Debug, Clone, Default)]
 pub struct VecState {
     ids: HashMap<Box<[u64]>, u32>,
-    vecs: Vec<Box<[u64]>>,
     /// `(key, vector id)` per record with a vector.
     pub rows: Vec<(RecKey, u32)>,
     /// Records seen.
@@ -136,8 +135,7 @@ impl VecState {
         if let Some(&id) = self.ids.get(&v) {
             return id;
         }
-        let id = self.vecs.len() as u32;
-        self.vecs.push(v.clone());
+        let id = self.ids.len() as u32;
         self.ids.insert(v, id);
         id
     }
@@ -154,19 +152,32 @@ impl VecState {
 
     /// Combines two states.
     pub fn merge(mut self, mut other: VecState) -> VecState {
-        if self.vecs.len() < other.vecs.len() {
+        if self.ids.len() < other.ids.len() {
             std::mem::swap(&mut self, &mut other);
         }
-        let map: Vec<u32> = other.vecs.into_iter().map(|v| self.intern(v)).collect();
+        let mut map = vec![0u32; other.ids.len()];
+        for (v, id) in other.ids {
+            map[id as usize] = self.intern(v);
+        }
         self.rows.extend(other.rows.into_iter().map(|(k, id)| (k, map[id as usize])));
         self.hits += other.hits;
         self
     }
 
+    /// The distinct vectors, indexed by id (each is stored once, as a key of the index).
+    fn vectors(&self) -> Vec<&[u64]> {
+        let mut v: Vec<&[u64]> = vec![&[]; self.ids.len()];
+        for (vec, id) in &self.ids {
+            v[*id as usize] = vec;
+        }
+        v
+    }
+
     /// Rows in key order with their vectors (for comparisons in tests).
     pub fn canonical(&self) -> Vec<(RecKey, Vec<u64>)> {
+        let vecs = self.vectors();
         let mut v: Vec<_> =
-            self.rows.iter().map(|(k, id)| (*k, self.vecs[*id as usize].to_vec())).collect();
+            self.rows.iter().map(|(k, id)| (*k, vecs[*id as usize].to_vec())).collect();
         v.sort();
         v
     }
@@ -225,12 +236,13 @@ pub fn collect_dense(
 }
 
 /// Scores of the dense modes: `(key, score)` per scored record, and the counts.
-pub fn score_dense(st: &VecState, params: Params) -> (Vec<(RecKey, f64)>, AnomalyStats) {
-    let mut rows = st.rows.clone();
+pub fn score_dense(mut st: VecState, params: Params) -> (Vec<(RecKey, f64)>, AnomalyStats) {
+    let mut rows = std::mem::take(&mut st.rows);
     rows.sort_unstable();
+    let vecs = st.vectors();
     // Number mode: the first line decides the length; others are skipped.
-    let dim = rows.first().map_or(0, |(_, id)| st.vecs[*id as usize].len());
-    rows.retain(|(_, id)| st.vecs[*id as usize].len() == dim);
+    let dim = rows.first().map_or(0, |(_, id)| vecs[*id as usize].len());
+    rows.retain(|(_, id)| vecs[*id as usize].len() == dim);
     let skipped = st.hits - rows.len() as u64;
     // Distinct vectors in use, numbered by first use in key order (deterministic).
     let mut local: HashMap<u32, u32> = HashMap::new();
@@ -239,7 +251,7 @@ pub fn score_dense(st: &VecState, params: Params) -> (Vec<(RecKey, f64)>, Anomal
     for (_, id) in &rows {
         let next = local.len() as u32;
         let l = *local.entry(*id).or_insert_with(|| {
-            values.extend(st.vecs[*id as usize].iter().map(|b| f64::from_bits(*b)));
+            values.extend(vecs[*id as usize].iter().map(|b| f64::from_bits(*b)));
             next
         });
         row_vec.push(l);
@@ -381,7 +393,7 @@ pub fn anomaly(
         (s, stats)
     } else {
         let (st, scan) = collect_dense(store, cfg)?;
-        let (s, mut stats) = score_dense(&st, cfg.params);
+        let (s, mut stats) = score_dense(st, cfg.params);
         stats.scan = scan;
         (s, stats)
     };
@@ -516,8 +528,8 @@ mod tests {
             prop_assert_eq!(&right.canonical(), &whole);
             prop_assert_eq!(left.hits, 300);
             prop_assert_eq!(VecState::default().merge(part(0..a)).canonical(), part(0..a).canonical());
-            let (sl, _) = score_dense(&left, Params { trees: 20, sample: 64, seed: 1 });
-            let (sr, _) = score_dense(&right, Params { trees: 20, sample: 64, seed: 1 });
+            let (sl, _) = score_dense(left, Params { trees: 20, sample: 64, seed: 1 });
+            let (sr, _) = score_dense(right, Params { trees: 20, sample: 64, seed: 1 });
             prop_assert_eq!(sl, sr);
         }
     }
