@@ -209,7 +209,8 @@ pub fn filter_block(
 }
 
 thread_local! {
-    /// One decode buffer (with its zstd context) per worker thread, reused across blocks.
+    /// One decode buffer (with its LZ4 dictionary copy, and a zstd context for version-1
+    /// segments) per worker thread, reused across blocks.
     static BLOCK: std::cell::RefCell<DecodedBlock> = std::cell::RefCell::new(DecodedBlock::default());
 }
 
