@@ -103,6 +103,9 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
         },
         limit: a.limit,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::delay(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let tty = io::stdout().is_terminal() && !a.ndjson;
@@ -148,6 +151,9 @@ pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
         by: if a.week { HeatmapBy::Weekday } else { HeatmapBy::Date },
         utc: g.utc,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::heatmap(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let (rows, st) = heatmap::heatmap(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());
@@ -206,6 +212,9 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
         range: time_range(g)?,
         mark: a.mark,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::time(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let tty = io::stdout().is_terminal() && !a.ndjson;
@@ -292,6 +301,9 @@ pub(super) fn relation_cmd(g: &Global, a: &RelationArgs) -> Result<ExitCode> {
         range: time_range(g)?,
         items,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::relation(g, &filters, names, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let (rel, st) = relation::relation(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());

@@ -44,6 +44,9 @@ pub(super) fn anomaly_cmd(g: &Global, a: &AnomalyArgs) -> Result<ExitCode> {
         params: Params { trees: a.trees, sample: a.sample, seed: a.seed },
         top: a.top,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::anomaly(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let tty = io::stdout().is_terminal() && !a.ndjson;

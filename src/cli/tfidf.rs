@@ -35,6 +35,9 @@ pub(super) fn tfidf_cmd(g: &Global, a: &TfidfArgs) -> Result<ExitCode> {
         count: a.count,
         top: a.top,
     };
+    if super::tui::wanted(a.ndjson) {
+        return super::tui::tfidf(g, a, cfg);
+    }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let tty = io::stdout().is_terminal() && !a.ndjson;

@@ -1,4 +1,5 @@
-//! Opening the terminal UI for `search`, `count` and `extract` (stdout is a terminal and no
+//! Opening the terminal UI for `search`, `count`, `extract` and the analyzers `tfidf`,
+//! `anomaly`, `delay`, `heatmap`, `time` and `relation` (stdout is a terminal and no
 //! `--ndjson`): the jobs the UI runs are the same analyses the NDJSON path calls, over the
 //! store, which only this side sees.
 
@@ -7,14 +8,24 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 
-use super::args::{CountArgs, ExtractArgs, Global, SearchArgs};
+use super::args::{
+    AnomalyArgs, CountArgs, DelayArgs, ExtractArgs, Global, HeatmapArgs, SearchArgs, TfidfArgs,
+    TimeArgs,
+};
+use crate::analyze::anomaly::AnomalyConfig;
 use crate::analyze::count::{self, CountBy, CountConfig};
+use crate::analyze::delay::DelayConfig;
 use crate::analyze::extract::{self, ExtractConfig};
+use crate::analyze::heatmap::HeatmapConfig;
+use crate::analyze::relation::RelationConfig;
 use crate::analyze::search;
+use crate::analyze::tfidf::TfidfConfig;
+use crate::analyze::timeview::TimeConfig;
 use crate::query::{Filter, FilterSpec, TimeRange};
 use crate::store::Store;
 use crate::tui::{
-    self, CountInit, ExtractInit, Init, Job, Jobs, LogLine, SearchInit, Sink, Summary,
+    self, ARow, AnalysisInit, CountInit, Extra, ExtractInit, HeatmapInit, Init, Job, Jobs, Kind,
+    LogLine, SearchInit, Sink, Summary,
 };
 
 /// Whether a command shows the UI: stdout is a terminal and `--ndjson` is not given.
@@ -32,7 +43,12 @@ struct CliJobs {
     reverse: bool,
     count: Option<CountConfig>,
     extract: Option<ExtractConfig>,
+    analysis: Option<Analysis>,
 }
+
+/// An analyzer run for the UI: the same operator call the NDJSON path makes, its rows sent
+/// to the sink.
+type Analysis = Box<dyn Fn(&Store, &mut Sink) -> Result<Summary> + Send + Sync>;
 
 impl Jobs for CliJobs {
     fn run(&self, job: &Job, sink: &mut Sink) -> Result<Summary> {
@@ -70,6 +86,11 @@ impl Jobs for CliJobs {
                 let st =
                     extract::extract(&self.store, cfg, &mut |r| Ok(sink.extracted(r.clone())))?;
                 Ok(Summary { hits: st.hits, rows_read: st.rows_read })
+            }
+            Job::Analysis => {
+                let run =
+                    self.analysis.as_ref().ok_or_else(|| anyhow!("no analysis configured"))?;
+                run(&self.store, sink)
             }
         }
     }
@@ -115,6 +136,7 @@ pub(super) fn search(g: &Global, a: &SearchArgs, range: TimeRange) -> Result<Exi
         reverse: a.reverse,
         count: None,
         extract: None,
+        analysis: None,
     };
     open(Init::Search(init), jobs, g)
 }
@@ -143,6 +165,7 @@ pub(super) fn count(g: &Global, a: &CountArgs, cfg: CountConfig) -> Result<ExitC
         reverse: false,
         count: Some(cfg),
         extract: None,
+        analysis: None,
     };
     open(Init::Count(init), jobs, g)
 }
@@ -158,6 +181,135 @@ pub(super) fn extract(g: &Global, a: &ExtractArgs, cfg: ExtractConfig) -> Result
         reverse: false,
         count: None,
         extract: Some(cfg),
+        analysis: None,
     };
     open(Init::Extract(ExtractInit { name, stats: a.stats }), jobs, g)
+}
+
+/// Jobs of an analyzer view: `run`, and searches (drill-down) with the command's filters.
+fn analysis_jobs(
+    g: &Global,
+    filters: &[String],
+    range: TimeRange,
+    run: Analysis,
+) -> Result<CliJobs> {
+    Ok(CliJobs {
+        store: Store::open(&g.datastore)?,
+        spec: spec(g, filters),
+        range,
+        limit: None,
+        reverse: false,
+        count: None,
+        extract: None,
+        analysis: Some(run),
+    })
+}
+
+fn open_analysis(
+    g: &Global,
+    init: AnalysisInit,
+    filters: &[String],
+    range: TimeRange,
+    run: Analysis,
+) -> Result<ExitCode> {
+    let jobs = analysis_jobs(g, filters, range, run)?;
+    open(Init::Analysis(init), jobs, g)
+}
+
+/// `tfidf` in the UI, with `cfg` built as for NDJSON.
+pub(super) fn tfidf(g: &Global, a: &TfidfArgs, cfg: TfidfConfig) -> Result<ExitCode> {
+    let range = cfg.range;
+    let run: Analysis = Box::new(move |store, sink| {
+        let st = crate::analyze::tfidf::tfidf(store, &cfg, &mut |r| {
+            Ok(sink.row(ARow::log(r.time, &[r.sim.min, r.sim.mean, r.sim.max], &r.text)))
+        })?;
+        Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
+    });
+    open_analysis(g, AnalysisInit { kind: Kind::Tfidf, mark: 0 }, &a.filters, range, run)
+}
+
+/// `anomaly` in the UI, with `cfg` built as for NDJSON.
+pub(super) fn anomaly(g: &Global, a: &AnomalyArgs, cfg: AnomalyConfig) -> Result<ExitCode> {
+    let range = cfg.range;
+    let run: Analysis = Box::new(move |store, sink| {
+        let st = crate::analyze::anomaly::anomaly(store, &cfg, &mut |r| {
+            Ok(sink.row(ARow::log(r.time, &[r.score], &r.text)))
+        })?;
+        Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
+    });
+    open_analysis(g, AnalysisInit { kind: Kind::Anomaly, mark: 0 }, &a.filters, range, run)
+}
+
+/// `delay` in the UI, with `cfg` built as for NDJSON.
+pub(super) fn delay(g: &Global, a: &DelayArgs, cfg: DelayConfig) -> Result<ExitCode> {
+    let range = cfg.range;
+    let run: Analysis = Box::new(move |store, sink| {
+        let st = crate::analyze::delay::delay(store, &cfg, &mut |r| {
+            Ok(sink.row(ARow::log(r.time, &[r.delay as f64 / 1e9], &r.text)))
+        })?;
+        Ok(Summary { hits: st.rows, rows_read: st.scan.rows_read })
+    });
+    open_analysis(g, AnalysisInit { kind: Kind::Delay, mark: 0 }, &a.filters, range, run)
+}
+
+/// `time` in the UI, with `cfg` built as for NDJSON (the view recomputes Diff from its mark).
+pub(super) fn time(g: &Global, a: &TimeArgs, cfg: TimeConfig) -> Result<ExitCode> {
+    let range = cfg.range;
+    let cfg = TimeConfig { mark: 0, ..cfg };
+    let run: Analysis = Box::new(move |store, sink| {
+        let mut rows = 0u64;
+        let (summary, st) = crate::analyze::timeview::time_rows(store, &cfg, &mut |r| {
+            rows += 1;
+            Ok(sink.row(ARow::log(r.time, &[r.index as f64], r.text)))
+        })?;
+        sink.extra(Extra::Time(summary));
+        Ok(Summary { hits: rows, rows_read: st.rows_read })
+    });
+    open_analysis(
+        g,
+        AnalysisInit { kind: Kind::Time, mark: usize::try_from(a.mark).unwrap_or(usize::MAX) },
+        &a.filters,
+        range,
+        run,
+    )
+}
+
+/// `relation` in the UI: the tuples as rows, the graph as extra data.
+pub(super) fn relation(
+    g: &Global,
+    filters: &[String],
+    names: Vec<String>,
+    cfg: RelationConfig,
+) -> Result<ExitCode> {
+    let range = cfg.range;
+    let run: Analysis = Box::new(move |store, sink| {
+        let (rel, st) = crate::analyze::relation::relation(store, &cfg)?;
+        for t in &rel.tuples {
+            let strs: Vec<Box<str>> = t
+                .values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned().into_boxed_str())
+                .collect();
+            let row = ARow { time: 0, nums: vec![t.count as f64].into(), strs: strs.into() };
+            if sink.row(row) == crate::analyze::Flow::Stop {
+                break;
+            }
+        }
+        sink.extra(Extra::Graph(rel.nodes, rel.edges));
+        Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
+    });
+    open_analysis(g, AnalysisInit { kind: Kind::Relation(names), mark: 0 }, filters, range, run)
+}
+
+/// `heatmap` in the UI: the grid; a date cell drills down to the search of its hour.
+pub(super) fn heatmap(g: &Global, a: &HeatmapArgs, cfg: HeatmapConfig) -> Result<ExitCode> {
+    let range = cfg.range;
+    let init = HeatmapInit { week: a.week, search: search_init(g, &a.filters), range };
+    let run: Analysis = Box::new(move |store, sink| {
+        let (rows, st) = crate::analyze::heatmap::heatmap(store, &cfg)?;
+        sink.extra(Extra::Heatmap(rows));
+        Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
+    });
+    let jobs = analysis_jobs(g, &a.filters, range, run)?;
+    open(Init::Heatmap(init), jobs, g)
 }

@@ -2,6 +2,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::analysis::{AnalysisInit, AnalysisView, HeatmapInit, HeatmapView};
 use super::chart::ChartView;
 use super::prompt::{Prompt, PromptKind, PromptResult};
 use super::save;
@@ -60,6 +61,10 @@ pub enum Init {
     Count(CountInit),
     /// `extract`.
     Extract(ExtractInit),
+    /// `tfidf`, `anomaly`, `delay`, `time`, `relation`.
+    Analysis(AnalysisInit),
+    /// `heatmap`.
+    Heatmap(HeatmapInit),
 }
 
 /// A view on the stack; the top one is shown and receives the rows of the running job.
@@ -71,6 +76,10 @@ pub enum View {
     Count(Box<CountView>),
     /// Extract table (and stats).
     Extract(Box<ExtractView>),
+    /// An analyzer's table.
+    Analysis(Box<AnalysisView>),
+    /// The heatmap grid.
+    Heatmap(Box<HeatmapView>),
     /// One row in full.
     Detail(Detail),
     /// A chart (`g`).
@@ -168,6 +177,8 @@ impl App {
                 v.stats_when_done = e.stats;
                 (View::Extract(Box::new(v)), Job::Extract)
             }
+            Init::Analysis(a) => (View::Analysis(Box::new(AnalysisView::new(&a))), Job::Analysis),
+            Init::Heatmap(h) => (View::Heatmap(Box::new(HeatmapView::new(&h))), Job::Analysis),
         };
         Ok(App {
             views: vec![view],
@@ -219,6 +230,8 @@ impl App {
             View::Search(v) => v.lines.len() as u64,
             View::Count(v) => v.stats.hits,
             View::Extract(v) => v.rows.len() as u64,
+            View::Analysis(v) => v.rows.len() as u64,
+            View::Heatmap(v) => v.cells.len() as u64,
             View::Detail(_) | View::Chart(_) => 0,
         }
     }
@@ -231,6 +244,13 @@ impl App {
             (View::Search(v), Msg::Lines(l)) => v.lines.extend(l),
             (View::Extract(v), Msg::Extracted(r)) => v.push(r),
             (View::Count(v), Msg::Counted(rows, st)) => v.set_rows(rows, st),
+            (View::Analysis(v), Msg::Rows(r)) => v.push(r),
+            (View::Analysis(v), Msg::Extra(e)) => v.extra(*e),
+            (View::Heatmap(v), Msg::Extra(e)) => {
+                if let super::analysis::Extra::Heatmap(c) = *e {
+                    v.set(c);
+                }
+            }
             (view, Msg::Done { result, cancelled, elapsed }) => {
                 let summary = match result {
                     Ok(s) => Some(s),
@@ -250,6 +270,13 @@ impl App {
                         if std::mem::take(&mut v.stats_when_done) {
                             v.stats = crate::analyze::extract::stats_of(&v.rows);
                         }
+                    }
+                    View::Analysis(v) => {
+                        (v.done, v.cancelled, v.took) = (summary, cancelled, elapsed);
+                        v.finish();
+                    }
+                    View::Heatmap(v) => {
+                        (v.done, v.cancelled, v.took) = (summary, cancelled, elapsed);
                     }
                     View::Detail(_) | View::Chart(_) => {}
                 }
@@ -298,6 +325,8 @@ impl App {
             View::Search(v) => v.key(k, page),
             View::Count(v) => v.key(k, page, utc),
             View::Extract(v) => v.key(k, page, utc),
+            View::Analysis(v) => v.key(k, page, utc),
+            View::Heatmap(v) => v.key(k, page, utc),
             View::Detail(_) if back || k.code == KeyCode::Enter => Effect::None,
             View::Detail(_) => Effect::Handled,
             View::Chart(v) => v.key(k),

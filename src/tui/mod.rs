@@ -20,11 +20,13 @@
 //! text), plus one batch of at most 1024 rows in flight and 64 batches queued in the channel;
 //! frames only build the visible rows.
 //!
-//! Later views (tfidf, anomaly, delay, heatmap, time, relation) plug in as further [`View`]
-//! variants and [`Job`] kinds; the loop, prompt, saving and progress screen are shared. Charts
+//! The analyzers (tfidf, anomaly, delay, heatmap, time, relation) are further [`View`]
+//! variants fed by [`Job::Analysis`] (see `analysis.rs` for their keys and charts); the loop,
+//! prompt, saving and progress screen are shared. Charts
 //! (`g`, `h`, saving `.png`/`.html`) are built from a view's rows as a
 //! [`crate::chart::ChartSpec`] (see `chart.rs`); sixel output is not implemented.
 
+mod analysis;
 mod app;
 mod chart;
 mod color;
@@ -39,7 +41,10 @@ mod worker;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_analysis;
 
+pub use analysis::{ARow, AnalysisInit, Extra, HeatmapInit, Kind};
 pub use app::{Action, App, CountInit, ExtractInit, Init, SearchInit, View};
 pub use render::render;
 pub use term::open;

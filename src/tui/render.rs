@@ -31,6 +31,12 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
             (v.title(p.running.then_some((p.hits, p.rows_read, p.elapsed))), v.help())
         }
         View::Extract(v) => (v.title(live_read), v.help()),
+        View::Analysis(v) => {
+            (v.title(p.running.then_some((p.hits, p.rows_read, p.elapsed))), v.help())
+        }
+        View::Heatmap(v) => {
+            (v.title(p.running.then_some((p.hits, p.rows_read, p.elapsed))), v.help())
+        }
         View::Detail(d) => (d.title.clone(), "enter/q: Back"),
         View::Chart(c) => (c.spec.title().to_string(), super::chart::HELP),
     };
@@ -40,6 +46,8 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         View::Search(v) => v.render(f, body, p.running),
         View::Count(v) => v.render(f, body, p.running, app.utc),
         View::Extract(v) => v.render(f, body, p.running, app.utc),
+        View::Analysis(v) => v.render(f, body, p.running, app.utc),
+        View::Heatmap(v) => v.render(f, body, p.running),
         View::Detail(d) => d.render(f, body),
         View::Chart(c) => c.render(f, body, app.sixel.then_some(app.cell_px)),
     }

@@ -80,6 +80,15 @@ pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
         View::Extract(v) if chart_file => {
             return chart::save(&chart::of_extract(v, utc).spec, path);
         }
+        View::Analysis(v) if chart_file => {
+            return match v.chart(utc) {
+                Some(c) => chart::save(&c.spec, path),
+                None => {
+                    Err(format!("cannot save {path}: this view has no chart (save .tsv or .csv)"))
+                }
+            };
+        }
+        View::Heatmap(v) if chart_file => return chart::save(&v.chart().spec, path),
         _ => {}
     }
     let tsv = ext == "tsv";
@@ -97,6 +106,8 @@ pub fn save(view: &View, path: &str, utc: bool) -> Result<String, String> {
         }
         View::Count(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
         View::Extract(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
+        View::Analysis(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
+        View::Heatmap(v) => write_tabular(&mut w, tsv, v.as_ref(), utc),
         View::Detail(_) | View::Chart(_) => Ok(0),
     })();
     let n = written

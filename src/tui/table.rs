@@ -28,7 +28,7 @@ pub struct Cursor {
 
 impl Cursor {
     /// Moves the selection by a key; `true` if the key was a movement.
-    fn key(&mut self, k: KeyEvent, len: usize, page: usize) -> bool {
+    pub(super) fn key(&mut self, k: KeyEvent, len: usize, page: usize) -> bool {
         let last = len.saturating_sub(1);
         match k.code {
             KeyCode::Up => self.sel = self.sel.saturating_sub(1),
@@ -130,7 +130,7 @@ pub struct Sort {
 
 impl Sort {
     /// Applies a sort key press; `true` when the order must be recomputed.
-    fn press(&mut self, key: char) -> bool {
+    pub(super) fn press(&mut self, key: char) -> bool {
         if self.key == Some(key) {
             self.reversed = !self.reversed;
             false

@@ -77,6 +77,7 @@ impl Jobs for Fake {
                 let n = self.extract.len() as u64;
                 Ok(Summary { hits: n, rows_read: n * 2 })
             }
+            Job::Analysis => anyhow::bail!("no analysis"),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::analysis::{ARow, Extra};
 use crate::analyze::Flow;
 use crate::analyze::count::{CountRows, CountStats};
 use crate::analyze::extract::ExtractRow;
@@ -40,6 +41,9 @@ pub enum Job {
     Count,
     /// The command's extraction: stream rows through [`Sink::extracted`].
     Extract,
+    /// The command's analyzer (tfidf, anomaly, delay, time, relation, heatmap): rows through
+    /// [`Sink::row`], then its extra data through [`Sink::extra`].
+    Analysis,
 }
 
 /// Totals of a finished job.
@@ -67,6 +71,10 @@ pub enum Msg {
     Extracted(Vec<ExtractRow>),
     /// The rows of a count.
     Counted(CountRows, CountStats),
+    /// More analyzer rows.
+    Rows(Vec<ARow>),
+    /// An analyzer's extra data.
+    Extra(Box<Extra>),
     /// The job ended: its totals, or its error. `cancelled` when the user stopped it.
     Done {
         /// Totals or the error message.
@@ -100,13 +108,14 @@ const BATCH_WAIT: Duration = Duration::from_millis(50);
 struct Batch {
     lines: Vec<LogLine>,
     extracted: Vec<ExtractRow>,
+    rows: Vec<ARow>,
     /// When the oldest row arrived.
     since: Option<Instant>,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.lines.len() + self.extracted.len()
+        self.lines.len() + self.extracted.len() + self.rows.len()
     }
 
     fn take(&mut self) -> Vec<Msg> {
@@ -117,6 +126,9 @@ impl Batch {
         }
         if !self.extracted.is_empty() {
             out.push(Msg::Extracted(std::mem::take(&mut self.extracted)));
+        }
+        if !self.rows.is_empty() {
+            out.push(Msg::Rows(std::mem::take(&mut self.rows)));
         }
         out
     }
@@ -167,6 +179,17 @@ impl Sink {
     /// One extracted row.
     pub fn extracted(&mut self, r: ExtractRow) -> Flow {
         self.push(|b| b.extracted.push(r))
+    }
+
+    /// One analyzer row.
+    pub fn row(&mut self, r: ARow) -> Flow {
+        self.push(|b| b.rows.push(r))
+    }
+
+    /// An analyzer's extra data (after its rows).
+    pub fn extra(&mut self, e: Extra) {
+        self.flush();
+        let _ = self.tx.send((self.generation, Msg::Extra(Box::new(e))));
     }
 
     /// The rows of a count.
