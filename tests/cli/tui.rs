@@ -99,3 +99,24 @@ twtest!(nothing_found_exits_1_after_the_ui, |dir| {
     assert_eq!(code, 1, "{out:?}");
     assert!(out.rfind(LEAVE_ALT) > out.find(ENTER_ALT), "{out:?}");
 });
+
+twtest!(analyzers_open_the_ui_on_a_terminal, |dir| {
+    dir.import(&[syslog()]).0.code(0);
+    // (arguments, a column title of the first frame)
+    let cases = [
+        ("time sshd", "Delta"),
+        ("heatmap", "Date"),
+        ("heatmap -w", "Weekday"),
+        ("delay", "Delay"),
+        ("relation ip kv", "Count"),
+        ("tfidf", "Mean"),
+        ("anomaly -m sql", "Score"),
+    ];
+    for (args, title) in cases {
+        let Some((code, out)) = on_pty(&dir, args, &["q"]) else { return };
+        assert!(code == 0 || code == 1, "{args}: {code} {out:?}");
+        let enter = out.find(ENTER_ALT).unwrap_or_else(|| panic!("{args}: no UI: {out:?}"));
+        let leave = out.rfind(LEAVE_ALT).unwrap_or_else(|| panic!("{args}: not restored: {out:?}"));
+        assert!(out[enter..leave].contains(title), "{args}: {out:?}");
+    }
+});
