@@ -64,29 +64,67 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import logs (files, directories, .gz, .zip, .tar, .tar.gz, - for stdin) into the store.
+    #[command(
+        after_help = "Examples:\n  twsla import /var/log/syslog\n  twsla import -p '*.log' logs/ archive.tar.gz\n  zcat old.gz | twsla import -"
+    )]
     Import(ImportArgs),
     /// Show the records that match the filters, in time order.
+    #[command(
+        after_help = "Examples:\n  twsla search sshd Failed\n  twsla search -t 'last 1h' -r 'port [0-9]+' ^CRON\n  twsla search --ndjson error | jq .text"
+    )]
     Search(SearchArgs),
     /// Count records per time bucket, or per extracted key (-e).
+    #[command(
+        after_help = "Examples:\n  twsla count -i 3600 sshd\n  twsla count -e normalize\n  twsla count -e ip --ndjson"
+    )]
     Count(CountArgs),
     /// Extract a value per record (-e), with its change and rate, or statistics.
+    #[command(
+        after_help = "Examples:\n  twsla extract -e 'time=*ms' --stats\n  twsla extract -e ip -n 1 sshd"
+    )]
     Extract(ExtractArgs),
     /// Rare lines: lines with few similar lines (cosine of term counts, spec §6.4).
+    #[command(
+        after_help = "Examples:\n  twsla tfidf\n  twsla tfidf -l 0.7 -c 2 sshd\n  twsla tfidf -n 20 --ndjson"
+    )]
     Tfidf(TfidfArgs),
     /// Anomalous lines: isolation-forest scores of per-line feature vectors (spec §6.5).
+    #[command(
+        after_help = "Examples:\n  twsla anomaly\n  twsla anomaly -m sql\n  twsla anomaly -m number -e 'load=*,'"
+    )]
     Anomaly(AnomalyArgs),
     /// Late records: how far each went back in time, or its lag behind a timestamp in its text.
+    #[command(after_help = "Examples:\n  twsla delay\n  twsla delay -q 1 GET")]
     Delay(DelayArgs),
     /// Records per date (or weekday, -w) and hour of day.
+    #[command(after_help = "Examples:\n  twsla heatmap\n  twsla heatmap -w sshd")]
     Heatmap(HeatmapArgs),
     /// Records in time order with the time since a marked record and since the previous one.
+    #[command(after_help = "Examples:\n  twsla time sshd Failed\n  twsla time -m 3 --ndjson")]
     Time(TimeArgs),
     /// Values of two or more items (ip, mac, email, url, kv, regex/P/) seen together: a graph.
+    #[command(
+        after_help = "Examples:\n  twsla relation ip mac\n  twsla relation ip ip:1 sshd\n  twsla relation 'regex/user=[a-z]+/' ip"
+    )]
     Relation(RelationArgs),
     /// Check every checksum and invariant of the store; print per-segment statistics.
+    #[command(after_help = "Examples:\n  twsla verify")]
     Verify(VerifyArgs),
     /// Print the version.
     Version,
+    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    #[command(
+        after_help = "Examples:\n  twsla completion bash > ~/.local/share/bash-completion/completions/twsla\n  twsla completion zsh > \"${fpath[1]}/_twsla\"\n  twsla completion fish > ~/.config/fish/completions/twsla.fish"
+    )]
+    Completion(CompletionArgs),
+}
+
+/// `twsla completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `twsla import`.

@@ -10,6 +10,7 @@
 mod analyzers_b;
 mod anomaly;
 pub mod args;
+mod completion;
 pub mod config;
 mod tfidf;
 mod tui;
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Time(a) => analyzers_b::time_cmd(&cli.global, a),
         Command::Relation(a) => analyzers_b::relation_cmd(&cli.global, a),
         Command::Verify(a) => verify(&cli.global, a),
+        Command::Completion(a) => completion::completion(a),
         Command::Version => {
             println!("twsla {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@ mod util;
 mod anomaly;
 mod archive;
 mod bad_input;
+mod completion;
 mod count;
 mod crash;
 mod delay;
