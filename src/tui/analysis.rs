@@ -16,7 +16,9 @@
 //! * heatmap: a grid, one row per date (or weekday with `-w`) and one column per hour, cells
 //!   coloured by count; arrows move, `enter` on a date cell searches that hour (like count's
 //!   bucket drill-down; weekday cells span many days and have no drill-down), `g` shows the
-//!   chart module's heatmap, `h` opens it as HTML.
+//!   chart module's heatmap, `h` opens it as HTML; `t` switches to upstream's table of the
+//!   cells, where `k` sorts by date/weekday and hour and `c` by count (either key in the grid
+//!   opens the table).
 //!
 //! Every view: `enter` the detail view, `s` saves (`.tsv` tab-separated, `.png`/`.html` the
 //! chart where there is one, anything else CSV).
@@ -573,6 +575,14 @@ pub struct HeatmapView {
     grid: Vec<[u64; 24]>,
     /// Selected row and hour.
     pub sel: (usize, usize),
+    /// The cells as a table (`t`, or a sort key) instead of the grid.
+    pub table: bool,
+    /// Cell indices in table order.
+    pub order: Vec<usize>,
+    /// Sort state of the table.
+    pub sort: Sort,
+    /// Selection in the table.
+    pub cursor: Cursor,
     /// Totals once the job is done.
     pub done: Option<Summary>,
     /// Cancelled: the counts are partial.
@@ -597,6 +607,10 @@ impl HeatmapView {
             days: Vec::new(),
             grid: Vec::new(),
             sel: (0, 0),
+            table: false,
+            order: Vec::new(),
+            sort: Sort::default(),
+            cursor: Cursor::default(),
             done: None,
             cancelled: false,
             took: Duration::ZERO,
@@ -618,8 +632,29 @@ impl HeatmapView {
                 *x += c.count;
             }
         }
+        self.order = (0..cells.len()).collect();
         (self.cells, self.days, self.grid) = (cells, days, grid);
         self.sel = (0, 0);
+        if let Some(k) = self.sort.key {
+            self.resort(k);
+        }
+    }
+
+    fn resort(&mut self, key: char) {
+        let c = &self.cells;
+        let mut order: Vec<usize> = (0..c.len()).collect();
+        if key == 'c' {
+            order.sort_by_key(|&i| (c[i].count, c[i].day, c[i].hour));
+        } else {
+            order.sort_by_key(|&i| (c[i].day, c[i].hour));
+        }
+        self.order = order;
+    }
+
+    /// Cell index at table position `i`.
+    pub fn at(&self, i: usize) -> Option<usize> {
+        let j = if self.sort.reversed { self.order.len().checked_sub(i + 1)? } else { i };
+        self.order.get(j).copied()
     }
 
     /// Label of a row.
@@ -639,7 +674,11 @@ impl HeatmapView {
 
     /// Key help.
     pub fn help(&self) -> &'static str {
-        "arrows: Move / enter: Search / g/h: Chart / s: Save / q: Quit"
+        if self.table {
+            "k: Sort key / c: Sort count / t: Grid / enter: Search / g/h: Chart / s: Save / q: Quit"
+        } else {
+            "arrows: Move / k/c: Table / enter: Search / g/h: Chart / s: Save / q: Quit"
+        }
     }
 
     /// `Results <cells>/<hit>/<lines> s:<D> m:<mean>`.
@@ -684,6 +723,34 @@ impl HeatmapView {
 
     /// Handles a view key.
     pub fn key(&mut self, k: KeyEvent, page: usize, utc: bool) -> Effect {
+        match k.code {
+            KeyCode::Char('t') => {
+                self.table = !self.table;
+                return Effect::Handled;
+            }
+            KeyCode::Char(c @ ('k' | 'c')) => {
+                self.table = true;
+                if self.sort.press(c) {
+                    self.resort(c);
+                }
+                return Effect::Handled;
+            }
+            _ => {}
+        }
+        if self.table {
+            if self.cursor.key(k, self.cells.len(), page) {
+                return Effect::None;
+            }
+            if k.code == KeyCode::Enter {
+                // Drill down from the selected cell, as in the grid.
+                let Some(c) = self.at(self.cursor.sel).and_then(|i| self.cells.get(i)) else {
+                    return Effect::None;
+                };
+                let row = self.days.binary_search(&c.day).unwrap_or(0);
+                self.sel = (row, usize::from(c.hour).min(23));
+                return self.enter(utc);
+            }
+        }
         let last = self.days.len().saturating_sub(1);
         let (r, h) = &mut self.sel;
         match k.code {
@@ -733,7 +800,10 @@ impl HeatmapView {
     }
 
     /// Draws the grid: a header of hours, then one row per date or weekday.
-    pub fn render(&self, f: &mut Frame<'_>, area: Rect, running: bool) {
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, running: bool, utc: bool) {
+        if self.table {
+            return draw_table(f, area, self, Some(self.cursor), running, utc);
+        }
         if self.days.is_empty() {
             let msg = if running { "Scanning..." } else { "No results" };
             let dim = Style::new().add_modifier(Modifier::DIM);
@@ -807,7 +877,7 @@ fn short(c: u64, w: usize) -> String {
     tries.into_iter().find(|s| s.len() <= w).unwrap_or_else(|| "#".into())
 }
 
-/// The heatmap as saved: `Date|Weekday,Hour,Count`.
+/// The heatmap as a table (`t`) and as saved (in the table's order): `Date|Weekday,Hour,Count`.
 impl Tabular for HeatmapView {
     fn header(&self) -> Vec<String> {
         vec![if self.week { "Weekday" } else { "Date" }.into(), "Hour".into(), "Count".into()]
@@ -818,13 +888,18 @@ impl Tabular for HeatmapView {
     }
 
     fn cells(&self, i: usize, _utc: bool) -> Vec<String> {
-        let Some(c) = self.cells.get(i) else { return Vec::new() };
+        let Some(c) = self.at(i).and_then(|j| self.cells.get(j)) else { return Vec::new() };
+        vec![self.label(c.day), c.hour.to_string(), comma(c.count)]
+    }
+
+    fn file_cells(&self, i: usize, _utc: bool) -> Vec<String> {
+        let Some(c) = self.at(i).and_then(|j| self.cells.get(j)) else { return Vec::new() };
         vec![self.label(c.day), c.hour.to_string(), c.count.to_string()]
     }
 
     fn columns(&self) -> (Vec<Constraint>, Vec<bool>) {
         (
-            vec![Constraint::Length(10), Constraint::Length(4), Constraint::Length(12)],
+            vec![Constraint::Length(10), Constraint::Length(4), Constraint::Length(10)],
             vec![false, true, true],
         )
     }

@@ -47,7 +47,7 @@ pub fn render(app: &App, f: &mut Frame<'_>) {
         View::Count(v) => v.render(f, body, p.running, app.utc),
         View::Extract(v) => v.render(f, body, p.running, app.utc),
         View::Analysis(v) => v.render(f, body, p.running, app.utc),
-        View::Heatmap(v) => v.render(f, body, p.running),
+        View::Heatmap(v) => v.render(f, body, p.running, app.utc),
         View::Detail(d) => d.render(f, body),
         View::Chart(c) => c.render(f, body, app.sixel.then_some(app.cell_px)),
     }

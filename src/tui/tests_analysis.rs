@@ -367,3 +367,34 @@ fn heatmap_counts_fit_their_cells() {
     assert_eq!(short(1_250_000, 4), "1.2M");
     assert_eq!(short(999_999_999_999_999, 1), "#");
 }
+
+#[test]
+fn heatmap_table_sorts_and_drills_down() {
+    let cell = |d, hour, count| HeatmapRow { day: Day::Date(d), hour, count };
+    let cells = vec![cell(D0, 0, 3), cell(D0, 1, 1200), cell(D0 + 1, 1, 40), cell(D0 + 1, 23, 7)];
+    let fake = Fake { extra: Some(Extra::Heatmap(cells)), ..Fake::default() };
+    let mut h = H::new(heat_init(false), fake, 90, 8);
+    h.run(vec![Input::WaitIdle]);
+    insta::assert_snapshot!("heatmap_table_by_count", h.run(vec![key('c')]));
+    insta::assert_snapshot!("heatmap_table_by_count_reversed", h.run(vec![key('c')]));
+    h.run(save("heat_sorted.tsv"));
+    let tsv = std::fs::read_to_string(tmp("heat_sorted.tsv")).unwrap();
+    assert_eq!(
+        tsv.lines().collect::<Vec<_>>(),
+        vec![
+            "Date\tHour\tCount",
+            "2024/01/01\t1\t1200",
+            "2024/01/02\t1\t40",
+            "2024/01/02\t23\t7",
+            "2024/01/01\t0\t3"
+        ]
+    );
+    // The third row (2024/01/02 23:00) drills down to its hour.
+    h.run(vec![code(KeyCode::Down), code(KeyCode::Down), code(KeyCode::Enter), Input::WaitIdle]);
+    let seen = h.jobs.seen.lock().unwrap().clone();
+    let Some(Job::Search(q)) = seen.last() else { panic!("no search: {seen:?}") };
+    let start = T0 + (24 + 23) * 3600 * SEC;
+    assert_eq!(q.range, Some(TimeRange { start, end: start + 3600 * SEC - 1 }));
+    h.run(vec![key('q')]);
+    insta::assert_snapshot!("heatmap_back_to_grid", h.run(vec![key('t')]));
+}
