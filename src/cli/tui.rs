@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 
 use super::args::{
     AnomalyArgs, CountArgs, DelayArgs, ExtractArgs, Global, HeatmapArgs, SearchArgs, TfidfArgs,
@@ -255,6 +255,7 @@ pub(super) fn delay(g: &Global, a: &DelayArgs, cfg: DelayConfig) -> Result<ExitC
 /// `time` in the UI, with `cfg` built as for NDJSON (the view recomputes Diff from its mark).
 pub(super) fn time(g: &Global, a: &TimeArgs, cfg: TimeConfig) -> Result<ExitCode> {
     let range = cfg.range;
+    let mark = cfg.mark;
     let cfg = TimeConfig { mark: 0, ..cfg };
     let run: Analysis = Box::new(move |store, sink| {
         let mut rows = 0u64;
@@ -263,6 +264,10 @@ pub(super) fn time(g: &Global, a: &TimeArgs, cfg: TimeConfig) -> Result<ExitCode
             Ok(sink.row(ARow::log(r.time, &[r.index as f64], r.text)))
         })?;
         sink.extra(Extra::Time(summary));
+        if rows > 0 && mark >= rows {
+            // As the NDJSON path: the view keeps the rows, Diff counts from the first.
+            bail!("--mark {mark} is out of range: {rows} row(s) found, numbered from 0");
+        }
         Ok(Summary { hits: rows, rows_read: st.rows_read })
     });
     open_analysis(

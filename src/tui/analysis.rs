@@ -195,7 +195,8 @@ impl AnalysisView {
 
     /// Diff of row `j` (ns, relative to the marked row).
     pub fn diff(&self, j: usize) -> i64 {
-        let base = self.rows.get(self.mark).map_or(0, |r| r.time);
+        // A mark beyond the rows (`time -m`, reported as an error) counts from the first row.
+        let base = self.rows.get(self.mark).or(self.rows.first()).map_or(0, |r| r.time);
         self.rows.get(j).map_or(0, |r| r.time.saturating_sub(base))
     }
 

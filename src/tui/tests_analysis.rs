@@ -398,3 +398,43 @@ fn heatmap_table_sorts_and_drills_down() {
     h.run(vec![key('q')]);
     insta::assert_snapshot!("heatmap_back_to_grid", h.run(vec![key('t')]));
 }
+
+/// Sends its rows, then waits until cancelled.
+struct Slow(Vec<ARow>);
+
+impl Jobs for Slow {
+    fn run(&self, _job: &Job, sink: &mut Sink) -> anyhow::Result<Summary> {
+        for r in &self.0 {
+            sink.row(r.clone());
+        }
+        let t = std::time::Instant::now();
+        while !sink.cancelled() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(Summary { hits: 2, rows_read: 9 })
+    }
+}
+
+#[test]
+fn cancelling_an_analysis_keeps_its_rows() {
+    let rows = logs(&[&[3.5], &[12.25]]);
+    let mut app = App::new(init(Kind::Delay), true).unwrap();
+    app.open_charts = false;
+    let mut term = Terminal::new(TestBackend::new(60, 6)).unwrap();
+    let mut worker = Worker::new(Arc::new(Slow(rows)));
+    let opts = LoopOptions { tick: Duration::from_millis(1), frozen_clock: true };
+    // Wait until the rows are in, then q cancels (not quit) and the view stays.
+    let mut script = vec![Input::Tick; 5];
+    script.extend([key('q'), Input::WaitIdle]);
+    let t = std::time::Instant::now();
+    while app.results() < 2 && t.elapsed() < Duration::from_secs(10) {
+        let mut ev = Script(vec![Input::Tick].into());
+        run_loop(&mut term, &mut app, &mut worker, &mut ev, opts).unwrap();
+    }
+    let mut ev = Script(script.into());
+    run_loop(&mut term, &mut app, &mut worker, &mut ev, opts).unwrap();
+    let frame = term.backend().to_string();
+    assert!(!app.quit, "q during a job cancels it");
+    assert!(frame.contains("(cancelled)"), "{frame}");
+    assert!(frame.contains("12.250"), "{frame}");
+}
