@@ -7,6 +7,13 @@
 //! * `walu`: 29 shape features of the HTTP request between the first two `"`;
 //! * `number`: the numbers of the line (inside the `-e pre*suf` window).
 //!
+//! With [`Part::Request`] (opt-in, not upstream), an access-log line is seen through its
+//! request only ([`features::find_request`]): `sql`, `os`, `dir`, `number` and `tfidf` take
+//! the percent-decoded, lower-case URI ([`features::decode_uri`]; keyword keys in decoded
+//! form, words matched whole, plus one total), `walu` the raw request; lines that are not
+//! access-log lines keep their whole text. Referrers and user agents then no longer
+//! outweigh the payload, and encoded payloads (`%27`, `..%2f`) show their keywords.
+//!
 //! Every vector carries the key of its line, so scores are always shown next to their own
 //! line (upstream misaligned them in walu and number mode when lines were skipped). Lines
 //! without a vector (walu: no `"`; number: window missing, or a count of numbers that differs
@@ -58,6 +65,19 @@ pub enum Mode {
     Number,
 }
 
+/// Which part of a line becomes its vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// The whole line (upstream).
+    #[default]
+    Line,
+    /// Access-log lines: the percent-decoded, lower-case request URI (other lines: the
+    /// whole line). `walu` takes the raw request found the same way (its features count the
+    /// encoding itself).
+    Request,
+}
+
 /// What to analyse.
 #[derive(Debug, Clone)]
 pub struct AnomalyConfig {
@@ -67,6 +87,8 @@ pub struct AnomalyConfig {
     pub range: TimeRange,
     /// Feature mode.
     pub mode: Mode,
+    /// Part of the line analysed.
+    pub part: Part,
     /// `number` mode window.
     pub window: NumberWindow,
     /// Forest settings.
@@ -81,6 +103,7 @@ impl Default for AnomalyConfig {
             filter: Filter::default(),
             range: TimeRange::ALL,
             mode: Mode::Tfidf,
+            part: Part::Line,
             window: NumberWindow::default(),
             params: Params::default(),
             top: 0,
@@ -200,9 +223,47 @@ impl TextState {
     }
 }
 
+/// The keys of the keyword modes in their decoded form (for [`Part::Request`]).
+struct DecodedKeys {
+    sql: Vec<Vec<u8>>,
+    os: Vec<Vec<u8>>,
+    dir: Vec<Vec<u8>>,
+}
+
+static DECODED_KEYS: std::sync::LazyLock<DecodedKeys> = std::sync::LazyLock::new(|| DecodedKeys {
+    sql: features::decoded_keys(features::SQL_KEYS),
+    os: features::decoded_keys(features::OS_KEYS),
+    dir: features::decoded_keys(features::DIR_KEYS),
+});
+
 /// Computes the dense vector of `text` for a non-tfidf mode into `out`; false if none.
-pub fn dense_vector(mode: Mode, window: &NumberWindow, text: &[u8], out: &mut Vec<f64>) -> bool {
+pub fn dense_vector(
+    mode: Mode,
+    part: Part,
+    window: &NumberWindow,
+    text: &[u8],
+    out: &mut Vec<f64>,
+) -> bool {
     out.clear();
+    // Access-log lines in request mode; other lines keep the whole-line features.
+    if part == Part::Request {
+        let keys = &*DECODED_KEYS;
+        // The decoded URI, or the whole line when it is not an access-log line.
+        let decoded = || features::request_text(text);
+        match mode {
+            Mode::Sql => features::keyword_vector_bytes(&decoded(), &keys.sql, out),
+            Mode::Os => features::keyword_vector_bytes(&decoded(), &keys.os, out),
+            Mode::Dir => features::keyword_vector_bytes(&decoded(), &keys.dir, out),
+            // The raw request: walu's features count the encoding itself.
+            Mode::Walu => match features::find_request(text) {
+                Some((request, _)) => features::walu_request(request, out),
+                None => return features::walu_vector(text, out),
+            },
+            Mode::Number => return features::number_vector(&decoded(), window, out),
+            Mode::Tfidf => return false,
+        }
+        return true;
+    }
     match mode {
         Mode::Sql => features::keyword_vector(text, features::SQL_KEYS, out),
         Mode::Os => features::keyword_vector(text, features::OS_KEYS, out),
@@ -227,7 +288,7 @@ pub fn collect_dense(
         cfg.range,
         || (VecState::default(), Vec::new()),
         |(st, buf), r| {
-            let has = dense_vector(cfg.mode, &cfg.window, r.text, buf);
+            let has = dense_vector(cfg.mode, cfg.part, &cfg.window, r.text, buf);
             st.observe((r.ts, r.source, r.line), has.then_some(buf.as_slice()));
         },
         |a, b| (a.0.merge(b.0), a.1),
@@ -307,8 +368,12 @@ pub fn collect_text(
         TextState::default,
         |st, r| {
             let key = (r.ts, r.source, r.line);
-            st.corpus.observe(key, r.text);
-            st.rows.push((key, text_hash(r.text)));
+            let text = match cfg.part {
+                Part::Line => std::borrow::Cow::Borrowed(r.text),
+                Part::Request => features::request_text(r.text),
+            };
+            st.corpus.observe(key, &text);
+            st.rows.push((key, text_hash(&text)));
         },
         TextState::merge,
     )?)
@@ -505,8 +570,9 @@ mod tests {
 
         /// VecState merges: associative, `init` neutral, any split equals one pass.
         #[test]
-        fn merge_laws(a in 0usize..300, b in 0usize..300, mode in 0usize..5) {
+        fn merge_laws(a in 0usize..300, b in 0usize..300, mode in 0usize..5, request: bool) {
             let mode = [Mode::Sql, Mode::Os, Mode::Dir, Mode::Walu, Mode::Number][mode];
+            let which = if request { Part::Request } else { Part::Line };
             let text = std::fs::read_to_string(corpus("Apache")).unwrap();
             let lines: Vec<&str> = text.lines().take(300).collect();
             let (a, b) = (a.min(b), a.max(b));
@@ -514,8 +580,14 @@ mod tests {
                 let mut st = VecState::default();
                 let mut buf = Vec::new();
                 for i in r {
-                    let line = format!("\"GET /{}\" {}", i % 7, lines[i]);
-                    let has = dense_vector(mode, &NumberWindow::default(), line.as_bytes(), &mut buf);
+                    // Every other line an access-log request (for --part request).
+                    let line = if i % 2 == 0 {
+                        format!("\"GET /{}?q=%27{i}+or+1 HTTP/1.1\" {}", i % 7, lines[i])
+                    } else {
+                        format!("\"GET /{}\" {}", i % 7, lines[i])
+                    };
+                    let w = NumberWindow::default();
+                    let has = dense_vector(mode, which, &w, line.as_bytes(), &mut buf);
                     st.observe((i as i64, 0, i as u64), has.then_some(buf.as_slice()));
                 }
                 st

@@ -40,6 +40,7 @@ pub(super) fn anomaly_cmd(g: &Global, a: &AnomalyArgs) -> Result<ExitCode> {
         filter: Filter::new(&spec)?,
         range: time_range(g)?,
         mode: a.mode,
+        part: a.part,
         window: extract.map(NumberWindow::parse).unwrap_or_default(),
         params: Params { trees: a.trees, sample: a.sample, seed: a.seed },
         top: a.top,

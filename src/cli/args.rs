@@ -303,6 +303,11 @@ pub struct AnomalyArgs {
     /// (either may be empty); lines without them are skipped.
     #[arg(short = 'e', long = "extract")]
     pub extract: Option<String>,
+    /// What becomes the vector: line (the whole line, upstream) or request (access-log
+    /// lines: the percent-decoded, lower-case request URI; walu: the raw request; other
+    /// lines: the whole line).
+    #[arg(long, value_enum, default_value = "line")]
+    pub part: crate::analyze::anomaly::Part,
     /// Seed of the random generator (same seed and data = same scores).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -157,6 +157,12 @@ pub fn walu_vector(line: &[u8], out: &mut Vec<f64>) -> bool {
         Some(close) => &rest[..close],
         None => rest,
     };
+    walu_request(q, out);
+    true
+}
+
+/// The 29 Walu features of the request text `q` (without its quotes).
+pub fn walu_request(q: &[u8], out: &mut Vec<f64>) {
     let fields: Vec<&[u8]> =
         q.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect();
     let (path, query): (&[u8], &[u8]) = match fields.get(1) {
@@ -187,7 +193,136 @@ pub fn walu_vector(line: &[u8], out: &mut Vec<f64>) -> bool {
         out.push(count(q, k.as_bytes()) as f64);
     }
     debug_assert_eq!(out.len() - start, 29);
-    true
+}
+
+/// The request of an access-log line (Apache/nginx common or combined format, with any
+/// prefix): the first quoted `"METHOD URI[ PROTO]"` whose method is 1 to 16 ASCII capitals,
+/// with 2 or 3 space-separated fields and a protocol (if any) starting with `HTTP/`.
+/// Returns the text between the quotes and the URI; `None` when the line has no such
+/// request (it is not an access-log line).
+pub fn find_request(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut at = 0;
+    while let Some(p) = memchr::memchr(b'"', &line[at..]) {
+        let open = at + p + 1;
+        let rest = &line[open..];
+        let close = memchr::memchr(b'"', rest)?;
+        let q = &rest[..close];
+        let mut f = q.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        if let (Some(m), Some(uri), proto, None) = (f.next(), f.next(), f.next(), f.next())
+            && (1..=16).contains(&m.len())
+            && m.iter().all(u8::is_ascii_uppercase)
+            && proto.is_none_or(|p| p.starts_with(b"HTTP/"))
+        {
+            return Some((q, uri));
+        }
+        // The closing quote may open the request (`""GET ...""`): look again from it.
+        at = open + close;
+    }
+    None
+}
+
+/// The request URI of an access-log line ([`find_request`]).
+pub fn request_uri(line: &[u8]) -> Option<&[u8]> {
+    find_request(line).map(|r| r.1)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// One round of percent-decoding: `%XX` becomes its byte; a `%` not followed by two hex
+/// digits stays as it is. `true` if anything was decoded.
+fn percent_decode_once(s: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut any = false;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && let (Some(h), Some(l)) =
+                (s.get(i + 1).copied().and_then(hex), s.get(i + 2).copied().and_then(hex))
+        {
+            out.push(h << 4 | l);
+            any = true;
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    any
+}
+
+/// A request URI as a server sees it, and as an attacker's payload reads: `+` becomes a
+/// space, then up to three rounds of percent-decoding (double encoding, `%252E` → `.`),
+/// then ASCII lower case (`UNION SELECT` = `union select`). Malformed escapes stay literal;
+/// decoded bytes that are not UTF-8 stay bytes.
+pub fn decode_uri(uri: &[u8]) -> Vec<u8> {
+    let mut cur: Vec<u8> = uri.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let mut next = Vec::with_capacity(cur.len());
+    for _ in 0..3 {
+        if !percent_decode_once(&cur, &mut next) {
+            break;
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    cur.make_ascii_lowercase();
+    cur
+}
+
+/// The text that `--part request` analyses: the decoded request URI of an access-log line
+/// ([`request_uri`], [`decode_uri`]), or the whole line when it is not one.
+pub fn request_text(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match request_uri(line) {
+        Some(uri) => std::borrow::Cow::Owned(decode_uri(uri)),
+        None => std::borrow::Cow::Borrowed(line),
+    }
+}
+
+/// The keys of a keyword mode as they read in a decoded URI: `%20` and `+` are spaces,
+/// `&#039` is `'`, and upper case is lower case.
+pub fn decoded_keys(keys: &[&str]) -> Vec<Vec<u8>> {
+    keys.iter()
+        .map(|k| k.replace("%20", " ").replace('+', " ").replace("&#039", "'").to_ascii_lowercase())
+        .map(String::into_bytes)
+        .collect()
+}
+
+/// Occurrences of `word` in `text` with no ASCII letter or digit right before or after it
+/// (`or` in `?a=1 or 1` but not in `/source`).
+pub fn count_word(text: &[u8], word: &[u8]) -> usize {
+    if word.is_empty() {
+        return 0;
+    }
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(p) = memchr::memmem::find(&text[at..], word) {
+        let (s, e) = (at + p, at + p + word.len());
+        let free = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
+        if free(s.checked_sub(1).and_then(|i| text.get(i))) && free(text.get(e)) {
+            n += 1;
+            at = e;
+        } else {
+            at = s + 1;
+        }
+    }
+    n
+}
+
+/// Counts of `keys` in a decoded request `text`: keys made of letters (and `_`) count as
+/// whole words ([`count_word`]), others as substrings; then one more value, the total.
+pub fn keyword_vector_bytes(text: &[u8], keys: &[Vec<u8>], out: &mut Vec<f64>) {
+    let start = out.len();
+    out.extend(keys.iter().map(|k| {
+        let word = k.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_');
+        (if word { count_word(text, k) } else { count(text, k) }) as f64
+    }));
+    let total = out[start..].iter().sum();
+    out.push(total);
 }
 
 /// The `pre*suf` window of `number` mode.
@@ -313,5 +448,64 @@ mod tests {
         assert!(number_vector(b"a -3 b +2.5 c 1.2.3 d - e .", &NumberWindow::default(), &mut v));
         assert_eq!(v, [-3.0, 2.5]);
         assert_eq!(NumberWindow::parse("x"), NumberWindow { pre: "x".into(), suf: String::new() });
+    }
+
+    #[test]
+    fn request_extraction_and_decoding() {
+        let combined = br#"1.2.3.4 - - [30/Sep/2021:11:11:54 +0200] "GET /foo?a=%20UNION%20select+1 HTTP/1.1" 404 162 "http://x/?q=a&b=c" "Mozilla/5.0 (X11; Linux)""#;
+        assert_eq!(request_uri(combined), Some(&b"/foo?a=%20UNION%20select+1"[..]));
+        assert_eq!(&*request_text(combined), b"/foo?a= union select 1");
+        // Common format, no protocol (HTTP/0.9), and a vhost or syslog prefix.
+        assert_eq!(request_uri(b"h - - [x] \"GET /a\" 200 1"), Some(&b"/a"[..]));
+        assert_eq!(
+            request_uri(
+                b"Sep 15 nginx[1]: memze.ro 1.2.3.4 - - [x] \"POST /wp-login.php HTTP/1.1\" 200"
+            ),
+            Some(&b"/wp-login.php"[..])
+        );
+        // A line wrapped in one more pair of quotes.
+        assert_eq!(
+            request_uri(b"\"1.2.3.4 - - [x] \"\"GET /b HTTP/1.1\"\" 200 5\""),
+            Some(&b"/b"[..])
+        );
+        // Not access-log lines: the whole line is analysed.
+        for line in [
+            &b"[core:error] AH00126: Invalid URI in request GET /cgi-bin/.%2e/etc/passwd HTTP/1.1"
+                [..],
+            b"say \"hello world\" to me",
+            b"a \"get /x HTTP/1.1\" lower-case method",
+            b"\"GET /x HTTP/1.1 never closed",
+            b"\"GET /x FTP/1\" 200",
+            b"",
+        ] {
+            assert_eq!(request_uri(line), None, "{}", String::from_utf8_lossy(line));
+            assert_eq!(&*request_text(line), line);
+        }
+        // Decoding: + is a space, double encoding, case, malformed escapes stay literal.
+        for (raw, want) in [
+            (&b"/%2fetc%2Fpasswd"[..], &b"//etc/passwd"[..]),
+            (b"/%252E%252E%252Ffoo1", b"/../foo1"),
+            (b"/cgi-bin/.%2E/%2e%2e/bin/sh", b"/cgi-bin/../../bin/sh"),
+            (b"/a?q=1+OR+1=1--", b"/a?q=1 or 1=1--"),
+            (b"/100%", b"/100%"),
+            (b"/%zz%4", b"/%zz%4"),
+            (b"/%%41", b"/%a"),
+            (b"/%2", b"/%2"),
+            (b"/%ff%FE", b"/\xff\xfe"),
+            (b"/%25252525", b"/%25"),
+        ] {
+            assert_eq!(decode_uri(raw), want, "{}", String::from_utf8_lossy(raw));
+        }
+        // Keys in their decoded form.
+        let keys = decoded_keys(&["rm%20", "&#039", "/lost+found", "UNION"]);
+        assert_eq!(keys, [&b"rm "[..], b"'", b"/lost found", b"union"]);
+        let mut v = Vec::new();
+        keyword_vector_bytes(&decode_uri(b"/x?c=rm%20-rf%20/;RM+x%27"), &keys, &mut v);
+        assert_eq!(v, [2.0, 1.0, 0.0, 0.0, 3.0], "the counts, then their total");
+        // Words count only between non-alphanumerics.
+        assert_eq!(count_word(b"/source?a=1 or 1 or(2)", b"or"), 2);
+        assert_eq!(count_word(b"or", b"or"), 1);
+        assert_eq!(count_word(b"oror", b"or"), 0);
+        assert_eq!(count_word(b"x", b""), 0);
     }
 }
