@@ -292,18 +292,20 @@ pub fn decoded_keys(keys: &[&str]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Occurrences of `word` in `text` with no ASCII letter or digit right before or after it
-/// (`or` in `?a=1 or 1` but not in `/source`).
+/// Occurrences of `word` in `text` as a whole word: an end of `word` that is an ASCII letter
+/// or digit must not touch another one (`or` in `?a=1 or 1` but not in `/source`; `/dev` in
+/// `/dev/null` but not in `/devopsdays`; `;` anywhere).
 pub fn count_word(text: &[u8], word: &[u8]) -> usize {
-    if word.is_empty() {
-        return 0;
-    }
+    let (Some(first), Some(last)) = (word.first(), word.last()) else { return 0 };
+    let (check_before, check_after) = (first.is_ascii_alphanumeric(), last.is_ascii_alphanumeric());
+    let free = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric());
     let mut n = 0;
     let mut at = 0;
     while let Some(p) = memchr::memmem::find(&text[at..], word) {
         let (s, e) = (at + p, at + p + word.len());
-        let free = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
-        if free(s.checked_sub(1).and_then(|i| text.get(i))) && free(text.get(e)) {
+        if (!check_before || free(s.checked_sub(1).and_then(|i| text.get(i))))
+            && (!check_after || free(text.get(e)))
+        {
             n += 1;
             at = e;
         } else {
@@ -313,14 +315,11 @@ pub fn count_word(text: &[u8], word: &[u8]) -> usize {
     n
 }
 
-/// Counts of `keys` in a decoded request `text`: keys made of letters (and `_`) count as
-/// whole words ([`count_word`]), others as substrings; then one more value, the total.
+/// Counts of `keys` in a decoded request `text` as whole words ([`count_word`]), then one
+/// more value, their total.
 pub fn keyword_vector_bytes(text: &[u8], keys: &[Vec<u8>], out: &mut Vec<f64>) {
     let start = out.len();
-    out.extend(keys.iter().map(|k| {
-        let word = k.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_');
-        (if word { count_word(text, k) } else { count(text, k) }) as f64
-    }));
+    out.extend(keys.iter().map(|k| count_word(text, k) as f64));
     let total = out[start..].iter().sum();
     out.push(total);
 }
@@ -507,5 +506,8 @@ mod tests {
         assert_eq!(count_word(b"or", b"or"), 1);
         assert_eq!(count_word(b"oror", b"or"), 0);
         assert_eq!(count_word(b"x", b""), 0);
+        assert_eq!(count_word(b"/devopsdays /dev/null /dev", b"/dev"), 2);
+        assert_eq!(count_word(b"farm -rf; rm -rf", b"rm "), 1);
+        assert_eq!(count_word(b"a;;b", b";"), 2);
     }
 }
