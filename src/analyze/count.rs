@@ -164,7 +164,7 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
         (None, _) => true,
         (Some(d), None) => r.delta <= -d,
         (Some(d), Some(p)) => {
-            nth_timestamp(r.text, p, utc).is_some_and(|t2| r.ts.saturating_sub(t2) >= d)
+            nth_timestamp(r.text, p, utc, r.ts).is_some_and(|t2| r.ts.saturating_sub(t2) >= d)
         }
     };
     match &cfg.by {
@@ -253,10 +253,12 @@ pub fn count(store: &Store, cfg: &CountConfig) -> Result<(CountRows, CountStats)
     }
 }
 
-/// The `n`-th (0-based) timestamp in `text`, scanning left to right.
-pub fn nth_timestamp(text: &[u8], n: usize, utc: bool) -> Option<Nanos> {
+/// The `n`-th (0-based) timestamp in `text`, scanning left to right; year-less ones are
+/// resolved near `reference` (the record's own time: a relayed syslog line from last
+/// December stays in last year, whatever today is).
+pub fn nth_timestamp(text: &[u8], n: usize, utc: bool, reference: Nanos) -> Option<Nanos> {
     use crate::ingest::timestamp::{TimestampParser, TsOptions};
-    let mut p = TimestampParser::new(TsOptions { utc, reference_ns: None });
+    let mut p = TimestampParser::new(TsOptions { utc, reference_ns: Some(reference) });
     let mut at = 0usize;
     for k in 0..=n {
         let found = p.parse(&text[at..])?;
@@ -351,10 +353,26 @@ mod tests {
     #[test]
     fn nth_timestamps() {
         let t = b"2024-01-01T00:00:10Z got request sent at 2024-01-01T00:00:03Z and 2024-01-01T00:00:01Z";
-        assert_eq!(nth_timestamp(t, 0, true), Some(1_704_067_210_000_000_000));
-        assert_eq!(nth_timestamp(t, 1, true), Some(1_704_067_203_000_000_000));
-        assert_eq!(nth_timestamp(t, 2, true), Some(1_704_067_201_000_000_000));
-        assert_eq!(nth_timestamp(t, 3, true), None);
+        assert_eq!(
+            nth_timestamp(t, 0, true, 1_704_067_210_000_000_000),
+            Some(1_704_067_210_000_000_000)
+        );
+        assert_eq!(
+            nth_timestamp(t, 1, true, 1_704_067_210_000_000_000),
+            Some(1_704_067_203_000_000_000)
+        );
+        assert_eq!(
+            nth_timestamp(t, 2, true, 1_704_067_210_000_000_000),
+            Some(1_704_067_201_000_000_000)
+        );
+        assert_eq!(nth_timestamp(t, 3, true, 1_704_067_210_000_000_000), None);
+        // Year-less times take the year of the record, not of today: a record of
+        // 2005-06-14 15:16:06 UTC relaying a line stamped five seconds earlier.
+        let relayed = b"Jun 14 15:16:06 relay: Jun 14 15:16:01 combo sshd[1]: x";
+        assert_eq!(
+            nth_timestamp(relayed, 1, true, 1_118_762_166_000_000_000),
+            Some(1_118_762_161_000_000_000)
+        );
     }
 
     #[test]

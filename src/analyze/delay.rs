@@ -25,7 +25,6 @@ use serde::Serialize;
 
 use super::runner::{self, ScanStats};
 use super::{AnalyzeError, Flow};
-use crate::ingest::timestamp::{TimestampParser, TsOptions};
 use crate::model::{Nanos, Record, SourceId};
 use crate::query::{Filter, TimeRange};
 use crate::store::{Store, StoreError};
@@ -165,29 +164,12 @@ impl DelayState {
     }
 }
 
-/// The `n`-th (0-based) timestamp in `text`; year-less ones resolved near `reference` (ns).
-pub fn nth_timestamp_near(text: &[u8], n: usize, utc: bool, reference: Nanos) -> Option<Nanos> {
-    let mut p = TimestampParser::new(TsOptions { utc, reference_ns: Some(reference) });
-    let mut at = 0usize;
-    for k in 0..=n {
-        let found = p.parse(&text[at..])?;
-        if k == n {
-            return Some(found.ns);
-        }
-        at += found.end.max(found.start + 1);
-        if at >= text.len() {
-            return None;
-        }
-    }
-    None
-}
-
 /// The delay of a record (`None`: it has none).
 fn delay_of(mode: DelayMode, utc: bool, r: &Record<'_>) -> Option<i64> {
     match mode {
         DelayMode::Backward => (r.delta < 0).then(|| r.delta.saturating_neg()),
         DelayMode::TimePos(p) => {
-            nth_timestamp_near(r.text, p, utc, r.ts).map(|t2| r.ts.saturating_sub(t2))
+            super::count::nth_timestamp(r.text, p, utc, r.ts).map(|t2| r.ts.saturating_sub(t2))
         }
     }
 }
@@ -370,7 +352,7 @@ mod tests {
         // A year-less timestamp takes the year of the record, not of "now".
         let old = b"Jul 27 14:41:59 relay: Jul 27 14:41:54 host x";
         let ts = 1_122_475_319_000_000_000; // 2005-07-27T14:41:59Z
-        assert_eq!(nth_timestamp_near(old, 1, true, ts), Some(ts - 5_000_000_000));
+        assert_eq!(super::super::count::nth_timestamp(old, 1, true, ts), Some(ts - 5_000_000_000));
     }
 
     proptest! {
