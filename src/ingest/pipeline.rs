@@ -107,18 +107,7 @@ impl<'a> SourceContext for ReaderCtx<'a> {
             return (id, Some(st));
         }
         let id = sh.states.len() as u32;
-        sh.states.push(SourceState {
-            id,
-            path: identity.to_string(),
-            consumed: 0,
-            lines: 0,
-            records: 0,
-            head_len: 0,
-            head_crc: 0,
-            last_ts: 0,
-            tail: 0,
-            partial: false,
-        });
+        sh.states.push(SourceState::new(id, identity.to_string()));
         sh.by_path.insert(identity.to_string(), id);
         (id, None)
     }
@@ -254,6 +243,17 @@ pub fn run_import(
         shared.states.push(s.clone());
     }
     shared.report.problems = problems;
+    // Sources of plain and gzip files get their ids in input order now; archive members get
+    // theirs when read (in member order, after these).
+    for j in &jobs {
+        if let Some(identity) = super::source::single_source_identity(j)
+            && !shared.by_path.contains_key(&identity)
+        {
+            let id = shared.states.len() as u32;
+            shared.states.push(SourceState::new(id, identity.clone()));
+            shared.by_path.insert(identity, id);
+        }
+    }
     let shared = Mutex::new(shared);
     let counters = Arc::new(Counters::default());
     let (free_tx, free_rx) = bounded::<Batch>(4 * (n_workers + n_readers));

@@ -280,6 +280,33 @@ fn process_file<C: SourceContext>(path: &Path, ctx: &mut C) -> Result<(), ()> {
     }
 }
 
+/// The identity of a job that is exactly one text source (a plain or gzip-compressed text
+/// file), found by sniffing its first bytes; `None` for archives, stdin and unreadable files.
+/// The import registers these identities in input order before reading, so that source ids
+/// (and with them the order of records with equal timestamps) do not depend on which reader
+/// thread reaches a file first.
+pub(crate) fn single_source_identity(job: &Job) -> Option<String> {
+    let Job::File(path) = job else { return None };
+    // Only regular files: sniffing a FIFO or a device would consume its data.
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut file = File::open(path).ok()?;
+    let mut magic = [0u8; 512];
+    let n = read_full(&mut file, &mut magic).ok()?;
+    let single = match sniff(&magic[..n]) {
+        Kind::Text => true,
+        Kind::Gzip => {
+            file.seek(SeekFrom::Start(0)).ok()?;
+            let mut gz = flate2::read::MultiGzDecoder::new(io::BufReader::new(file));
+            let head = read_up_to(&mut gz, 512).ok()?;
+            sniff(&head) != Kind::Tar
+        }
+        Kind::Evtx | Kind::Tar | Kind::Zip => false,
+    };
+    single.then(|| absolute(path).display().to_string())
+}
+
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -645,4 +672,40 @@ pub(crate) fn fuzz_container(data: &[u8]) {
         Kind::Tar => import_tar(&mut Cursor::new(data), "fuzz", "fuzz", None, &mut ctx),
         Kind::Zip => import_zip(Cursor::new(data), "fuzz", "fuzz", None, &mut ctx),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn single_source_identity_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("a.log");
+        fs::write(&text, b"Jun 14 15:16:01 combo sshd[1]: x\n").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"Jun 14 15:16:01 combo sshd[1]: x\n").unwrap();
+        let gzp = dir.path().join("b.log.gz");
+        fs::write(&gzp, gz.finish().unwrap()).unwrap();
+        let mut tarb = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        h.set_cksum();
+        tarb.append_data(&mut h, "m.log", &b"x y\n"[..]).unwrap();
+        let tarp = dir.path().join("c.tar");
+        fs::write(&tarp, tarb.into_inner().unwrap()).unwrap();
+        let mut tgz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        tgz.write_all(&fs::read(&tarp).unwrap()).unwrap();
+        let tgzp = dir.path().join("d.tgz");
+        fs::write(&tgzp, tgz.finish().unwrap()).unwrap();
+        let id = |p: &Path| single_source_identity(&Job::File(p.to_path_buf()));
+        assert_eq!(id(&text), Some(absolute(&text).display().to_string()));
+        assert_eq!(id(&gzp), Some(absolute(&gzp).display().to_string()));
+        assert_eq!(id(&tarp), None, "an archive holds its members' sources");
+        assert_eq!(id(&tgzp), None);
+        assert_eq!(id(dir.path()), None, "not a regular file");
+        assert_eq!(id(&dir.path().join("missing.log")), None);
+        assert_eq!(single_source_identity(&Job::Stdin), None);
+    }
 }

@@ -74,6 +74,24 @@ pub struct SourceState {
     pub partial: bool,
 }
 
+impl SourceState {
+    /// A source seen for the first time: nothing imported yet.
+    pub fn new(id: SourceId, path: String) -> Self {
+        SourceState {
+            id,
+            path,
+            consumed: 0,
+            lines: 0,
+            records: 0,
+            head_len: 0,
+            head_crc: 0,
+            last_ts: 0,
+            tail: 0,
+            partial: false,
+        }
+    }
+}
+
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {

@@ -367,3 +367,45 @@ twtest!(source_option_and_positional_sources, |dir| {
     out.code(0);
     assert_eq!(out.summary().records, 3);
 });
+
+// Source ids follow the input order (not which reader thread reaches a file first), so the
+// order of records with equal timestamps is the same on every import of the same inputs.
+twtest!(source_ids_follow_input_order, |dir| {
+    use std::io::Write;
+    // Gzip files first: their id used to be taken only after their header was decompressed,
+    // so a plain file read by another thread could overtake them.
+    let mut inputs = Vec::new();
+    for (i, name) in
+        ["Linux/Linux_2k.log", "Apache/Apache_2k.log", "HDFS/HDFS_2k.log"].iter().enumerate()
+    {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&crate::util::data_bytes(&format!("loghub/{name}"))).unwrap();
+        inputs.push(dir.write(&format!("g{i}.log.gz"), gz.finish().unwrap()));
+    }
+    for name in ["OpenSSH/OpenSSH_2k.log", "Zookeeper/Zookeeper_2k.log", "Mac/Mac_2k.log"] {
+        inputs.push(crate::util::data(&format!("loghub/{name}")));
+    }
+    let sources = |store: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(store.join("MANIFEST")).unwrap();
+        let body = text.split_once('\n').unwrap().1;
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let want = |inputs: &[std::path::PathBuf]| -> Vec<String> {
+        inputs.iter().map(|p| std::fs::canonicalize(p).unwrap().display().to_string()).collect()
+    };
+    for round in 0..4 {
+        let mut order = inputs.clone();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        let store = dir.join(&format!("s{round}"));
+        dir.cmd_on(&store, "import").args(&order).run().code(0);
+        assert_eq!(sources(&store), want(&order), "round {round}");
+    }
+});
