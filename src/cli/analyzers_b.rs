@@ -16,7 +16,7 @@
 //! Text that is not UTF-8 is written with U+FFFD and, losslessly, base64 in a `<name>_b64`
 //! field.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -26,13 +26,9 @@ use super::args::{DelayArgs, DelaySort, Global, HeatmapArgs, RelationArgs, TimeA
 use super::{bytes_field, filter_spec, secs, time_range};
 use crate::analyze::Flow;
 use crate::model::format_rfc3339;
-use crate::output::{human, ndjson};
+use crate::output::ndjson;
 use crate::query::Filter;
 use crate::store::Store;
-
-fn exit(found: bool) -> ExitCode {
-    if found { ExitCode::SUCCESS } else { ExitCode::from(1) }
-}
 
 /// Text for one tab-separated field: tabs and newlines become spaces.
 fn tsv_field(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
@@ -84,12 +80,6 @@ impl<'a> RecordJson<'a> {
     }
 }
 
-/// The first 19 characters of an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS`).
-fn short_time(ns: i64, utc: bool) -> String {
-    let t = format_rfc3339(ns, utc);
-    t.chars().take(19).collect()
-}
-
 pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
     use crate::analyze::delay::{self, DelayConfig, DelayMode, DelayOrder};
     let cfg = DelayConfig {
@@ -108,21 +98,13 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
     }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let tty = io::stdout().is_terminal() && !a.ndjson;
-    if tty {
-        writeln!(out, "{:>12} {:<19} Log", "Delay", "Time")?;
-    }
     let mut shown = 0u64;
-    let st = delay::delay(&store, &cfg, &mut |r| {
+    delay::delay(&store, &cfg, &mut |r| {
         shown += 1;
         if a.ndjson {
             let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, &r.text);
             v.delay = Some(secs(r.delay));
             ndjson::write_value(&mut out, &v)?;
-        } else if tty {
-            write!(out, "{:>12.3} {} ", secs(r.delay), short_time(r.time, g.utc))?;
-            out.write_all(String::from_utf8_lossy(&r.text).as_bytes())?;
-            writeln!(out)?;
         } else {
             write!(out, "{}\t{:.3}\t", format_rfc3339(r.time, g.utc), secs(r.delay))?;
             tsv_field(&mut out, &r.text)?;
@@ -130,17 +112,8 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
         }
         Ok(Flow::Continue)
     })?;
-    if tty {
-        writeln!(
-            out,
-            "Results {}/{}/{}",
-            human::comma(shown),
-            human::comma(st.rows),
-            human::comma(st.scan.rows_read)
-        )?;
-    }
     out.flush()?;
-    Ok(exit(shown > 0))
+    Ok(super::exit_code(shown > 0))
 }
 
 pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
@@ -157,7 +130,6 @@ pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
     let store = Store::open(&g.datastore)?;
     let (rows, st) = heatmap::heatmap(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let tty = io::stdout().is_terminal() && !a.ndjson;
     let label = |d: Day, sep: char| match d {
         Day::Date(n) => {
             let (y, m, d) = civil_from_days(n);
@@ -165,15 +137,6 @@ pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
         }
         Day::Weekday(w) => WEEKDAYS[usize::from(w) % 7].to_string(),
     };
-    if tty {
-        writeln!(
-            out,
-            "{:<12} {:>4} {:>12}",
-            if a.week { "Weekday" } else { "Date" },
-            "Hour",
-            "Count"
-        )?;
-    }
     for r in &rows {
         if a.ndjson {
             let v = match r.day {
@@ -185,24 +148,12 @@ pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
                 }
             };
             ndjson::write_value(&mut out, &v)?;
-        } else if tty {
-            writeln!(out, "{:<12} {:>4} {:>12}", label(r.day, '/'), r.hour, human::comma(r.count))?;
         } else {
             writeln!(out, "{}\t{}\t{}", label(r.day, '-'), r.hour, r.count)?;
         }
     }
-    if tty {
-        let mean = if st.cells > 0 { st.hits as f64 / st.cells as f64 } else { 0.0 };
-        writeln!(
-            out,
-            "Results {}/{}/{} m:{mean:.3}",
-            human::comma(st.cells),
-            human::comma(st.hits),
-            human::comma(st.scan.rows_read)
-        )?;
-    }
     out.flush()?;
-    Ok(exit(st.hits > 0))
+    Ok(super::exit_code(st.hits > 0))
 }
 
 pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
@@ -217,12 +168,8 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
     }
     let store = Store::open(&g.datastore)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let tty = io::stdout().is_terminal() && !a.ndjson;
-    if tty {
-        writeln!(out, "  {:>14} {:>12} {:<19} Log", "Diff", "Delta", "Time")?;
-    }
     let mut rows = 0u64;
-    let (summary, st) = timeview::time_rows(&store, &cfg, &mut |r| {
+    let (summary, _) = timeview::time_rows(&store, &cfg, &mut |r| {
         rows += 1;
         if a.ndjson {
             let mut v = RecordJson::new(&store, g.utc, r.time, r.source, r.line, r.text);
@@ -231,17 +178,6 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
             v.diff = Some(secs(r.diff));
             v.delta = Some(secs(r.delta));
             ndjson::write_value(&mut out, &v)?;
-        } else if tty {
-            let mark = if r.index == a.mark { '*' } else { ' ' };
-            write!(
-                out,
-                "{mark} {:>14.3} {:>12.3} {} ",
-                secs(r.diff),
-                secs(r.delta),
-                short_time(r.time, g.utc)
-            )?;
-            out.write_all(String::from_utf8_lossy(r.text).as_bytes())?;
-            writeln!(out)?;
         } else {
             write!(
                 out,
@@ -255,33 +191,18 @@ pub(super) fn time_cmd(g: &Global, a: &TimeArgs) -> Result<ExitCode> {
         }
         Ok(Flow::Continue)
     })?;
-    if let Some(s) = &summary {
-        if a.ndjson {
-            let mut v = serde_json::to_value(s)?;
-            if let serde_json::Value::Object(m) = &mut v {
-                let mut o = serde_json::Map::new();
-                o.insert("kind".into(), "stats".into());
-                o.extend(std::mem::take(m));
-                v = serde_json::Value::Object(o);
-            }
-            ndjson::write_value(&mut out, &v)?;
-        } else if tty {
-            let mode: Vec<String> = s.mode.iter().map(|m| format!("{m}")).collect();
-            writeln!(
-                out,
-                "  Mean:{:.3} Median:{:.3} Mode:[{}] StdDiv:{:.3}",
-                s.mean,
-                s.median,
-                mode.join(" "),
-                s.stddev
-            )?;
+    if let Some(s) = summary.as_ref().filter(|_| a.ndjson) {
+        let mut v = serde_json::to_value(s)?;
+        if let serde_json::Value::Object(m) = &mut v {
+            let mut o = serde_json::Map::new();
+            o.insert("kind".into(), "stats".into());
+            o.extend(std::mem::take(m));
+            v = serde_json::Value::Object(o);
         }
-    }
-    if tty {
-        writeln!(out, "Results {}/{}", human::comma(rows), human::comma(st.rows_read))?;
+        ndjson::write_value(&mut out, &v)?;
     }
     out.flush()?;
-    Ok(exit(rows > 0))
+    Ok(super::exit_code(rows > 0))
 }
 
 pub(super) fn relation_cmd(g: &Global, a: &RelationArgs) -> Result<ExitCode> {
@@ -307,7 +228,6 @@ pub(super) fn relation_cmd(g: &Global, a: &RelationArgs) -> Result<ExitCode> {
     let store = Store::open(&g.datastore)?;
     let (rel, st) = relation::relation(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let tty = io::stdout().is_terminal() && !a.ndjson;
     let lossy = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
     if a.ndjson {
         for t in &rel.tuples {
@@ -340,37 +260,14 @@ pub(super) fn relation_cmd(g: &Global, a: &RelationArgs) -> Result<ExitCode> {
             )?;
         }
     } else {
-        if tty {
-            for n in &names {
-                write!(out, "{n:<20} ")?;
-            }
-            writeln!(out, "{:>12}", "Count")?;
-        }
         for t in &rel.tuples {
-            if tty {
-                for v in &t.values {
-                    write!(out, "{:<20} ", lossy(v))?;
-                }
-                writeln!(out, "{:>12}", human::comma(t.count))?;
-            } else {
-                for v in &t.values {
-                    tsv_field(&mut out, v)?;
-                    out.write_all(b"\t")?;
-                }
-                writeln!(out, "{}", t.count)?;
+            for v in &t.values {
+                tsv_field(&mut out, v)?;
+                out.write_all(b"\t")?;
             }
-        }
-        if tty {
-            let mean = if st.keys > 0 { st.hits as f64 / st.keys as f64 } else { 0.0 };
-            writeln!(
-                out,
-                "Results {}/{}/{} m:{mean:.3}",
-                human::comma(st.keys),
-                human::comma(st.hits),
-                human::comma(st.scan.rows_read)
-            )?;
+            writeln!(out, "{}", t.count)?;
         }
     }
     out.flush()?;
-    Ok(exit(st.hits > 0))
+    Ok(super::exit_code(st.hits > 0))
 }

@@ -95,5 +95,5 @@ pub(super) fn anomaly_cmd(g: &Global, a: &AnomalyArgs) -> Result<ExitCode> {
         )?;
     }
     out.flush()?;
-    Ok(if st.scored > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(super::exit_code(st.scored > 0))
 }

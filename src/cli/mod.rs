@@ -294,7 +294,7 @@ fn search_cmd(g: &Global, a: &SearchArgs) -> Result<ExitCode> {
         })?
     };
     out.flush()?;
-    Ok(if stats.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(exit_code(stats.hits > 0))
 }
 
 fn extractor(mode: &str, k: &args::KeyArgs) -> Result<crate::analyze::keys::Extractor> {
@@ -334,6 +334,11 @@ fn bytes_field(name: &str, v: &[u8], rest: serde_json::Value) -> serde_json::Val
 }
 
 /// Seconds from the command line as nanoseconds; at most 100 years.
+/// Exit code of a command: 0 when it found something, 1 when not (2 is for errors).
+fn exit_code(found: bool) -> ExitCode {
+    if found { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
 fn secs_arg(flag: &str, s: u64) -> Result<i64> {
     const MAX: u64 = 100 * 366 * 86_400;
     if s > MAX {
@@ -372,12 +377,8 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
     let store = Store::open(&g.datastore)?;
     let (rows, st) = count::count(&store, &cfg)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let tty = io::stdout().is_terminal() && !a.ndjson;
     match &rows {
         CountRows::Time(rows) => {
-            if tty {
-                writeln!(out, "{:<25} {:>12} {:>12}", "Time", "Count", "Delta")?;
-            }
             for r in rows {
                 let t = crate::model::format_rfc3339(r.time, g.utc);
                 if a.ndjson {
@@ -385,56 +386,17 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
                         &mut out,
                         &serde_json::json!({"time": t, "count": r.count, "delta": secs(r.delta)}),
                     )?;
-                } else if tty {
-                    let d =
-                        human::go_duration(std::time::Duration::from_nanos(r.delta.max(0) as u64));
-                    writeln!(
-                        out,
-                        "{:<25} {:>12} {:>12}",
-                        &t[..19.min(t.len())],
-                        human::comma(r.count),
-                        d
-                    )?;
                 } else {
                     writeln!(out, "{t}\t{}\t{}", r.count, secs(r.delta))?;
                 }
             }
-            if tty {
-                let n = rows.len();
-                let mean = if n > 1 {
-                    rows.iter().map(|r| r.delta).sum::<i64>() / (n as i64 - 1)
-                } else {
-                    0
-                };
-                writeln!(
-                    out,
-                    "Results {}/{}/{} interval={} mean delta={}",
-                    human::comma(st.keys),
-                    human::comma(st.hits),
-                    human::comma(st.scan.rows_read),
-                    human::go_duration(std::time::Duration::from_nanos(st.interval as u64)),
-                    human::go_duration(std::time::Duration::from_secs(
-                        (mean / 1_000_000_000).max(0) as u64
-                    ))
-                )?;
-            }
         }
         CountRows::Key(rows) => {
-            if tty {
-                writeln!(out, "{:<40} {:>12}", "Key", "Count")?;
-            }
             for r in rows {
                 if a.ndjson {
                     ndjson::write_value(
                         &mut out,
                         &bytes_field("key", &r.key, serde_json::json!({"count": r.count})),
-                    )?;
-                } else if tty {
-                    writeln!(
-                        out,
-                        "{:<40} {:>12}",
-                        String::from_utf8_lossy(&r.key),
-                        human::comma(r.count)
                     )?;
                 } else {
                     let key: Vec<u8> = r
@@ -446,20 +408,10 @@ fn count_cmd(g: &Global, a: &CountArgs) -> Result<ExitCode> {
                     writeln!(out, "\t{}", r.count)?;
                 }
             }
-            if tty {
-                let mean = if st.keys > 0 { st.hits as f64 / st.keys as f64 } else { 0.0 };
-                writeln!(
-                    out,
-                    "Results {}/{}/{} m:{mean:.3}",
-                    human::comma(st.keys),
-                    human::comma(st.hits),
-                    human::comma(st.scan.rows_read)
-                )?;
-            }
         }
     }
     out.flush()?;
-    Ok(if st.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(exit_code(st.hits > 0))
 }
 
 fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
@@ -522,7 +474,7 @@ fn extract_cmd(g: &Global, a: &ExtractArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if st.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(exit_code(st.hits > 0))
 }
 
 fn verify(g: &Global, a: &VerifyArgs) -> Result<ExitCode> {

@@ -83,5 +83,5 @@ pub(super) fn tfidf_cmd(g: &Global, a: &TfidfArgs) -> Result<ExitCode> {
         )?;
     }
     out.flush()?;
-    Ok(if st.hits > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(super::exit_code(st.hits > 0))
 }

@@ -118,7 +118,7 @@ fn open(init: Init, jobs: CliJobs, g: &Global) -> Result<ExitCode> {
     let mut app = tui::App::new(init, g.utc).map_err(|e| anyhow!(e))?;
     app.sixel = g.sixel;
     let app = tui::open(app, Arc::new(jobs))?;
-    Ok(if app.results() > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(super::exit_code(app.results() > 0))
 }
 
 /// `search` in the UI.
