@@ -302,12 +302,70 @@ pub struct ScanControl {
     pub rows_read: std::sync::atomic::AtomicU64,
     /// Records that passed the filter so far.
     pub hits: std::sync::atomic::AtomicU64,
+    /// The named phase an analysis is in after (or between) its scans, `""` while scanning.
+    pub phase: std::sync::Mutex<&'static str>,
+    /// Work items of the current phase done so far.
+    pub phase_done: std::sync::atomic::AtomicU64,
+    /// Work items of the current phase (0 = unknown).
+    pub phase_total: std::sync::atomic::AtomicU64,
 }
 
 impl ScanControl {
     /// Whether cancellation was requested.
     pub fn cancelled(&self) -> bool {
         self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Enters the named phase of `total` work items (0 = unknown); `""` means scanning.
+    pub fn set_phase(&self, name: &'static str, total: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Ok(mut p) = self.phase.lock() {
+            *p = name;
+        }
+        self.phase_done.store(0, Relaxed);
+        self.phase_total.store(total, Relaxed);
+    }
+
+    /// Records `n` more work items of the current phase as done.
+    pub fn step(&self, n: u64) {
+        self.phase_done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The current phase with its done and total counts.
+    pub fn phase(&self) -> (&'static str, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let name = self.phase.lock().map(|p| *p).unwrap_or("");
+        (name, self.phase_done.load(Relaxed), self.phase_total.load(Relaxed))
+    }
+}
+
+/// A handle on the control of the calling thread (see [`with_control`]) for long computations
+/// after the scans: they name their phase, count their steps and poll for cancellation, also
+/// from other threads (the handle is cloned into rayon closures). Without a control (the
+/// NDJSON path) every call is a no-op and [`Phase::cancelled`] is always false.
+#[derive(Debug, Clone, Default)]
+pub struct Phase(Option<std::sync::Arc<ScanControl>>);
+
+impl Phase {
+    /// Enters phase `name` of `total` items (0 = unknown) on the current thread's control.
+    pub fn enter(name: &'static str, total: u64) -> Phase {
+        let ctl = control();
+        if let Some(c) = &ctl {
+            c.set_phase(name, total);
+        }
+        Phase(ctl)
+    }
+
+    /// Records `n` more items as done.
+    pub fn step(&self, n: u64) {
+        if let Some(c) = &self.0 {
+            c.step(n);
+        }
+    }
+
+    /// Whether the user asked to stop: the computation should return what it has.
+    pub fn cancelled(&self) -> bool {
+        self.0.as_deref().is_some_and(ScanControl::cancelled)
     }
 }
 

@@ -88,13 +88,20 @@ fn header(f: &mut Frame<'_>, area: Rect, title: &str, help: &str) {
 }
 
 fn progress(f: &mut Frame<'_>, area: Rect, p: &Progress) {
-    let title = if p.cancelling { " Cancelling... " } else { " Scanning (q: cancel) " };
+    let (phase, done, total) = p.phase;
+    let title = if p.cancelling {
+        " Cancelling... ".to_string()
+    } else if phase.is_empty() {
+        " Scanning (q: cancel) ".to_string()
+    } else {
+        format!(" {phase} (q: cancel) ")
+    };
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let secs = p.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { (p.rows_read as f64 / secs) as u64 } else { 0 };
-    let text = format!(
+    let mut text = format!(
         "lines={}/{} hits={} rate={} lines/s elapsed={}",
         comma(p.rows_read),
         comma(p.rows_planned),
@@ -102,10 +109,19 @@ fn progress(f: &mut Frame<'_>, area: Rect, p: &Progress) {
         comma(rate),
         format::took(p.elapsed)
     );
+    if !phase.is_empty() {
+        text = if total > 0 {
+            format!("{phase}: {}/{} {text}", comma(done), comma(total))
+        } else {
+            format!("{phase}: {} {text}", comma(done))
+        };
+    }
     let [line, gauge] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
     f.render_widget(Paragraph::new(text), line);
-    let ratio = if p.rows_planned > 0 {
+    let ratio = if !phase.is_empty() {
+        if total > 0 { (done as f64 / total as f64).min(1.0) } else { 0.0 }
+    } else if p.rows_planned > 0 {
         (p.rows_read as f64 / p.rows_planned as f64).min(1.0)
     } else {
         0.0

@@ -561,10 +561,37 @@ fn progress_panel_frame() {
         rows_planned: 1_000_000,
         hits: 1234,
         elapsed: Duration::from_millis(2500),
+        phase: ("", 0, 0),
     };
     let mut term = Terminal::new(TestBackend::new(90, 8)).unwrap();
     term.draw(|f| render(&app, f)).unwrap();
     insta::assert_snapshot!("progress_panel", term.backend().to_string());
+    // After the scans, a named phase replaces the scan gauge with its own.
+    app.progress.phase = ("Training", 30, 120);
+    term.draw(|f| render(&app, f)).unwrap();
+    let frame = term.backend().to_string();
+    assert!(frame.contains(" Training (q: cancel) "), "{frame}");
+    assert!(frame.contains("Training: 30/120 lines=250,000/1,000,000"), "{frame}");
+    assert!(frame.contains("25%"), "{frame}");
+}
+
+/// A [`runner::Phase`] reaches the control of the thread that entered it, also from other
+/// threads, and sees its cancellation; outside a control it is inert.
+#[test]
+fn phases_report_and_cancel() {
+    use crate::analyze::runner::{Phase, ScanControl, with_control};
+    let ctl = Arc::new(ScanControl::default());
+    let ph = with_control(ctl.clone(), || Phase::enter("Score", 10));
+    std::thread::scope(|s| {
+        s.spawn(|| ph.step(4));
+    });
+    assert_eq!(ctl.phase(), ("Score", 4, 10));
+    assert!(!ph.cancelled());
+    ctl.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(ph.cancelled());
+    let free = Phase::enter("Score", 10);
+    free.step(1);
+    assert!(!free.cancelled());
 }
 
 #[test]

@@ -230,6 +230,8 @@ pub struct Progress {
     pub hits: u64,
     /// Time since the job started.
     pub elapsed: Duration,
+    /// The named phase after the scans (`""` while scanning), with its done and total items.
+    pub phase: (&'static str, u64, u64),
 }
 
 /// Runs one job at a time on a thread; a new job cancels the previous one, whose late
@@ -359,6 +361,7 @@ impl Worker {
             rows_planned: self.ctl.rows_planned.load(Ordering::Relaxed),
             hits: self.ctl.hits.load(Ordering::Relaxed),
             elapsed: if frozen_clock { Duration::ZERO } else { self.started.elapsed() },
+            phase: self.ctl.phase(),
         }
     }
 }
