@@ -106,6 +106,16 @@ fn filter(args: &[&str]) -> Filter {
 }
 
 fn delay_rows(store: &Store, mode: DelayMode, order: DelayOrder, f: &Filter) -> Vec<DelayRow> {
+    delay_budget(store, mode, order, f, delay::TEXT_BUDGET).0
+}
+
+fn delay_budget(
+    store: &Store,
+    mode: DelayMode,
+    order: DelayOrder,
+    f: &Filter,
+    text_budget: u64,
+) -> (Vec<DelayRow>, u64) {
     let cfg = DelayConfig {
         filter: f.clone(),
         range: TimeRange::ALL,
@@ -113,14 +123,15 @@ fn delay_rows(store: &Store, mode: DelayMode, order: DelayOrder, f: &Filter) -> 
         utc: true,
         order,
         limit: None,
+        text_budget,
     };
     let mut v = Vec::new();
-    delay::delay(store, &cfg, &mut |r| {
+    let stats = delay::delay(store, &cfg, &mut |r| {
         v.push(r.clone());
         Ok(Flow::Continue)
     })
     .unwrap();
-    v
+    (v, stats.text_passes)
 }
 
 #[test]
@@ -135,6 +146,25 @@ fn delay_laws() {
         assert_eq!(f.len(), 9, "{f:?}");
         let b = same_everywhere(|s| delay_rows(s, DelayMode::TimePos(1), order, &filter(&[])));
         assert!(b.iter().any(|r| r.delay == 4_000_000_000), "{b:?}");
+    }
+}
+
+/// Sorted by delay, rows whose texts exceed the budget are read back in chunks after sorting,
+/// and the output is the same as with every text held.
+#[test]
+fn delay_texts_beyond_the_budget_are_read_back() {
+    for mode in [DelayMode::Backward, DelayMode::TimePos(1)] {
+        let f = filter(&[]);
+        let (held, passes) =
+            same_everywhere(|s| delay_budget(s, mode, DelayOrder::Delay, &f, u64::MAX));
+        assert_eq!(passes, 0);
+        assert!(held.len() >= 9, "{held:?}");
+        assert!(held.iter().all(|r| !r.text.is_empty()));
+        // A tiny budget: texts are dropped, then read back 1024 rows at a time.
+        let (back, passes) = same_everywhere(|s| delay_budget(s, mode, DelayOrder::Delay, &f, 1));
+        assert!(passes >= 1, "{mode:?}");
+        assert_eq!(passes as usize, held.len().div_ceil(1024), "{mode:?}");
+        assert_eq!(back, held, "{mode:?}");
     }
 }
 

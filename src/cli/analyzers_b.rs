@@ -92,6 +92,7 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
             DelaySort::Time => DelayOrder::Time,
         },
         limit: a.limit,
+        text_budget: delay::TEXT_BUDGET,
     };
     if super::tui::wanted(a.ndjson) {
         return super::tui::delay(g, a, cfg);
