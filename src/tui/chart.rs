@@ -1,8 +1,8 @@
 //! Charts in the UI (spec §6.2, §6.3, §7): `g` shows the view's chart in the terminal with
 //! ratatui widgets (a chart view on the stack: `h` opens it as HTML, `s` saves `.png` or
 //! `.html`, `q`/`esc`/`g` go back); `h` writes the self-contained HTML chart to a temporary file
-//! and opens it with `xdg-open` (or `open` on macOS) when one is on the PATH, else shows its
-//! path; `s` with `.png`/`.html`/`.htm` saves the chart ([`crate::chart`] renders both).
+//! and opens it with `xdg-open` (`open` on macOS, `rundll32 url.dll,FileProtocolHandler` on
+//! Windows, as upstream) when it is on the PATH, else shows its path; `s` with `.png`/`.html`/`.htm` saves the chart ([`crate::chart`] renders both).
 //!
 //! Which chart a view has: count by time a line of the counts over time (`TWSLA Count:<name>`),
 //! count by key a pie of the top 10 and `Other` (`TWSLA Log count:<name>`), extract a line of
@@ -186,15 +186,32 @@ pub fn temp_html(stem: &str) -> PathBuf {
     std::env::temp_dir().join(format!("twsla-{stem}-{}.html", std::process::id()))
 }
 
-/// The program that opens files on this system, if it is on the PATH (never with
-/// `TWSLA_NO_OPEN` set: tests and headless runs).
-fn opener() -> Option<PathBuf> {
+/// The program (and its leading arguments) that opens files on this system.
+fn opener_command() -> (&'static str, &'static [&'static str]) {
+    if cfg!(windows) {
+        ("rundll32.exe", &["url.dll,FileProtocolHandler"])
+    } else if cfg!(target_os = "macos") {
+        ("open", &[])
+    } else {
+        ("xdg-open", &[])
+    }
+}
+
+/// An opener program with its leading arguments.
+type Opener = (PathBuf, &'static [&'static str]);
+
+/// The opener found on the PATH (never with `TWSLA_NO_OPEN` set: tests and headless runs).
+fn opener() -> Option<Opener> {
     if std::env::var_os("TWSLA_NO_OPEN").is_some_and(|v| !v.is_empty()) {
         return None;
     }
-    let name = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    find_opener(&std::env::var_os("PATH")?)
+}
+
+/// The system's opener in the directories of `path` (a `PATH` value).
+fn find_opener(path: &std::ffi::OsStr) -> Option<Opener> {
+    let (name, args) = opener_command();
+    std::env::split_paths(path).map(|d| d.join(name)).find(|p| p.is_file()).map(|p| (p, args))
 }
 
 /// `h`: the HTML chart of `view`, opened by the app (or a message when there is nothing to
@@ -209,15 +226,20 @@ pub fn html(view: ChartView) -> Effect {
 /// Writes the HTML chart to a temp file and opens it when `open` and an opener exists;
 /// returns the message to show (`true`: an error).
 pub fn open_html(spec: &ChartSpec, stem: &str, open: bool) -> (String, bool) {
+    open_html_with(spec, stem, opener().filter(|_| open))
+}
+
+fn open_html_with(spec: &ChartSpec, stem: &str, opener: Option<Opener>) -> (String, bool) {
     let path = temp_html(stem);
     if let Err(e) = std::fs::write(&path, chart::html::render(spec)) {
         return (format!("cannot write {}: {e}", path.display()), true);
     }
     let shown = path.display().to_string();
-    let Some(cmd) = opener().filter(|_| open) else {
+    let Some((cmd, args)) = opener else {
         return (format!("chart written to {shown} (open it in a browser)"), false);
     };
     let child = std::process::Command::new(&cmd)
+        .args(args)
         .arg(&path)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -377,4 +399,45 @@ fn graph(g: &chart::Graph, f: &mut Frame<'_>, area: Rect) {
             }
         });
     f.render_widget(canvas, area);
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// `h` runs the system's opener found on the PATH with the page as its last argument (a
+    /// fake `xdg-open`/`open` records what it got); without one, the path is shown.
+    #[test]
+    fn html_opens_with_the_opener_on_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (name, lead) = opener_command();
+        let log = dir.path().join("args");
+        let script = dir.path().join(name);
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$@\" > {}.tmp\nmv {0}.tmp {0}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = std::env::join_paths([Path::new("/nonexistent"), dir.path()]).unwrap();
+        let found = find_opener(&path).unwrap();
+        assert_eq!(found, (script.clone(), lead));
+        let spec = ChartSpec::TopN(TopN::of("t", [("a".to_string(), 2), ("b".to_string(), 1)], 10));
+        let stem = "opener-test";
+        let (msg, err) = open_html_with(&spec, stem, Some(found));
+        let page = temp_html(stem);
+        assert!(!err && msg == format!("opened {}", page.display()), "{msg}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !log.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap().trim_end(), page.display().to_string());
+        assert!(std::fs::read_to_string(&page).unwrap().contains("<svg"));
+        // No opener: the page is still written and its path shown.
+        let (msg, err) = open_html_with(&spec, stem, None);
+        assert!(!err && msg.contains("open it in a browser"), "{msg}");
+        assert!(find_opener(std::ffi::OsStr::new("/nonexistent")).is_none());
+        std::fs::remove_file(page).unwrap();
+    }
 }

@@ -527,7 +527,7 @@ impl ExtractView {
     /// Key help.
     pub fn help(&self) -> &'static str {
         if self.stats.is_some() {
-            "i: Back / s: Save / q: Quit"
+            "i: Back / g/h: Chart / s: Save / q: Quit"
         } else {
             "t/v/d/p: Sort / i: Stats / enter: Detail / g/h: Chart / s: Save / q: Quit"
         }
@@ -566,6 +566,9 @@ impl ExtractView {
                     Effect::Handled
                 }
                 KeyCode::Char('s') => Effect::Prompt(PromptKind::Save, String::new()),
+                // The statistics summarise the same series the chart draws.
+                KeyCode::Char('g') => chart::show(chart::of_extract(self, utc)),
+                KeyCode::Char('h') => chart::html(chart::of_extract(self, utc)),
                 _ => Effect::None,
             };
         }

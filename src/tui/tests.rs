@@ -431,6 +431,12 @@ fn extract_stats_flag_opens_the_stats_view() {
     let mut h = H::new(extract_init(true), fake, 100, 9);
     let frame = h.run(vec![Input::WaitIdle]);
     assert!(frame.contains("Stats") && frame.contains("Variance"), "{frame}");
+    assert!(frame.contains("g/h: Chart"), "{frame}");
+    // The chart of the series is one key away from its statistics, and back.
+    let chart = h.run(vec![key('g')]);
+    assert!(chart.contains("Extract:Value") && !chart.contains("Variance"), "{chart}");
+    let back = h.run(vec![code(KeyCode::Esc)]);
+    assert!(back.contains("Variance"), "{back}");
     let fake = Arc::new(Fake::default());
     let mut h = H::new(extract_init(false), fake, 60, 5);
     insta::assert_snapshot!("extract_empty_stats", h.run(vec![Input::WaitIdle, key('i')]));
