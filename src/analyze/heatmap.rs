@@ -223,6 +223,50 @@ fn from_index(
     Ok((state, scan))
 }
 
+/// Start (ns) of local (`utc`: UTC) wall-clock `hour` (0..=24, 24 = the next midnight) on the
+/// date `days` (days since 1970-01-01); `None` when that wall-clock time does not exist (a
+/// daylight-saving gap). A repeated hour starts at its first occurrence.
+pub fn hour_start(days: i64, hour: u32, utc: bool) -> Option<Nanos> {
+    let (days, hour) = if hour >= 24 { (days.checked_add(1)?, 0) } else { (days, hour) };
+    let (y, m, d) = civil_from_days(days);
+    let y = i32::try_from(y).ok()?;
+    let secs = if utc {
+        chrono::Utc.with_ymd_and_hms(y, m, d, hour, 0, 0).earliest()?.timestamp()
+    } else {
+        Local.with_ymd_and_hms(y, m, d, hour, 0, 0).earliest()?.timestamp()
+    };
+    secs.checked_mul(1_000_000_000)
+}
+
+/// The time ranges one weekday cell counts: local `hour` of every `weekday` (0 = Sunday)
+/// that meets `span`, each cut to `span`, in time order (a repeated hour spans both of its
+/// occurrences, a skipped one is left out). What the heatmap puts in cell
+/// `(weekday, hour)` is exactly the records inside these ranges.
+pub fn weekly_ranges(span: TimeRange, weekday: u8, hour: u8, utc: bool) -> Vec<TimeRange> {
+    let mut out = Vec::new();
+    if span.start > span.end || weekday > 6 || hour > 23 {
+        return out;
+    }
+    let mut lh = LocalHours::new(utc);
+    // One day of margin on each side: zone offsets move the local date by at most a day.
+    let first = lh.hour(span.start).div_euclid(24) - 1;
+    let last = lh.hour(span.end).div_euclid(24) + 1;
+    // 1970-01-01 (day 0) was a Thursday (4).
+    let mut day = first + (i64::from(weekday) - (first + 4)).rem_euclid(7);
+    while day <= last {
+        if let (Some(s), Some(e)) =
+            (hour_start(day, u32::from(hour), utc), hour_start(day, u32::from(hour) + 1, utc))
+        {
+            let r = TimeRange { start: s.max(span.start), end: (e - 1).min(span.end) };
+            if r.start <= r.end {
+                out.push(r);
+            }
+        }
+        day += 7;
+    }
+    out
+}
+
 /// `(year, month, day)` of a day number (days since 1970-01-01, proleptic Gregorian).
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -260,6 +304,44 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+    }
+
+    /// Every instant lies in the weekly ranges of exactly the weekday cell it is counted in.
+    #[test]
+    fn weekly_ranges_hold_exactly_their_cells() {
+        let span =
+            TimeRange { start: 1_121_000_000 * 1_000_000_000, end: 1_125_000_000 * 1_000_000_000 };
+        for utc in [true, false] {
+            let mut lh = LocalHours::new(utc);
+            let ranges: Vec<Vec<Vec<TimeRange>>> =
+                (0..7).map(|w| (0..24).map(|h| weekly_ranges(span, w, h, utc)).collect()).collect();
+            // 46 days: each cell has 6 or 7 occurrences, in time order, inside the span.
+            for r in ranges.iter().flatten() {
+                assert!((6..=7).contains(&r.len()), "{r:?}");
+                assert!(r.windows(2).all(|p| p[0].end < p[1].start));
+                assert!(r.iter().all(|x| span.start <= x.start && x.end <= span.end));
+            }
+            let mut t = span.start;
+            while t <= span.end {
+                let mut s = HeatmapState::default();
+                s.add(lh.hour(t), 1);
+                let cell = s.finish(HeatmapBy::Weekday)[0];
+                let Day::Weekday(w) = cell.day else { panic!() };
+                let holding: Vec<(u8, u8)> = (0..7u8)
+                    .flat_map(|w| (0..24u8).map(move |h| (w, h)))
+                    .filter(|&(w, h)| {
+                        ranges[usize::from(w)][usize::from(h)].iter().any(|r| r.contains(t))
+                    })
+                    .collect();
+                assert_eq!(holding, [(w, cell.hour)], "{t}");
+                t += 1_234_567_000_000; // about 20 minutes, drifting through the hours
+            }
+        }
+        let partial =
+            TimeRange { start: 1_121_596_200 * 1_000_000_000, end: 1_121_596_300 * 1_000_000_000 };
+        // 2005-07-17T10:30Z was a Sunday: a 100 s span holds one cut range.
+        assert_eq!(weekly_ranges(partial, 0, 10, true), [partial]);
+        assert!(weekly_ranges(partial, 1, 10, true).is_empty());
     }
 
     proptest! {

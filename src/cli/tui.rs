@@ -41,9 +41,29 @@ struct CliJobs {
     range: TimeRange,
     limit: Option<u64>,
     reverse: bool,
+    /// `--utc` (weekly drill-downs cut local hours unless set).
+    utc: bool,
     count: Option<CountConfig>,
     extract: Option<ExtractConfig>,
     analysis: Option<Analysis>,
+}
+
+/// The ranges of a weekday heatmap cell inside the store's time span and `range`.
+fn weekly_ranges(
+    store: &Store,
+    range: TimeRange,
+    weekday: u8,
+    hour: u8,
+    utc: bool,
+) -> Vec<TimeRange> {
+    let segs = &store.manifest().segments;
+    let (Some(lo), Some(hi)) =
+        (segs.iter().map(|s| s.min_ts).min(), segs.iter().map(|s| s.max_ts).max())
+    else {
+        return Vec::new();
+    };
+    let span = TimeRange { start: lo.max(range.start), end: hi.min(range.end) };
+    crate::analyze::heatmap::weekly_ranges(span, weekday, hour, utc)
 }
 
 /// An analyzer run for the UI: the same operator call the NDJSON path makes, its rows sent
@@ -62,17 +82,42 @@ impl Jobs for CliJobs {
                     },
                     None => self.range,
                 };
-                let cfg = search::SearchConfig {
-                    filter: Filter::new(&spec)?,
-                    range,
-                    limit: self.limit,
-                    reverse: self.reverse,
+                let filter = Filter::new(&spec)?;
+                let ranges = match q.weekly {
+                    None => vec![range],
+                    Some((weekday, hour)) => {
+                        let mut r = weekly_ranges(&self.store, range, weekday, hour, self.utc);
+                        if self.reverse {
+                            r.reverse();
+                        }
+                        r
+                    }
                 };
-                let st = search::search(&self.store, &cfg, &mut |row| {
-                    let text = String::from_utf8_lossy(row.text).into_owned().into_boxed_str();
-                    Ok(sink.line(LogLine { ts: row.ts, text }))
-                })?;
-                Ok(Summary { hits: st.hits, rows_read: st.rows_read })
+                let (mut sum, mut shown) = (Summary::default(), 0u64);
+                for range in ranges {
+                    let cfg = search::SearchConfig {
+                        filter: filter.clone(),
+                        range,
+                        limit: self.limit.map(|l| l.saturating_sub(shown)),
+                        reverse: self.reverse,
+                    };
+                    if cfg.limit == Some(0) {
+                        break;
+                    }
+                    let mut stopped = false;
+                    let st = search::search(&self.store, &cfg, &mut |row| {
+                        shown += 1;
+                        let text = String::from_utf8_lossy(row.text).into_owned().into_boxed_str();
+                        let flow = sink.line(LogLine { ts: row.ts, text });
+                        stopped = flow == crate::analyze::Flow::Stop;
+                        Ok(flow)
+                    })?;
+                    (sum.hits, sum.rows_read) = (sum.hits + st.hits, sum.rows_read + st.rows_read);
+                    if stopped || sink.cancelled() {
+                        break;
+                    }
+                }
+                Ok(sum)
             }
             Job::Count => {
                 let cfg = self.count.as_ref().ok_or_else(|| anyhow!("no count configured"))?;
@@ -107,7 +152,7 @@ fn spec(g: &Global, args: &[String]) -> FilterSpec {
 
 fn search_init(g: &Global, filters: &[String]) -> SearchInit {
     SearchInit {
-        query: tui::SearchQuery { filters: filters.to_vec(), range: None },
+        query: tui::SearchQuery { filters: filters.to_vec(), range: None, weekly: None },
         simple: g.filter.iter().cloned().collect(),
         regex: g.regex.clone(),
         ..SearchInit::default()
@@ -134,6 +179,7 @@ pub(super) fn search(g: &Global, a: &SearchArgs, range: TimeRange) -> Result<Exi
         range,
         limit: a.limit,
         reverse: a.reverse,
+        utc: g.utc,
         count: None,
         extract: None,
         analysis: None,
@@ -163,6 +209,7 @@ pub(super) fn count(g: &Global, a: &CountArgs, cfg: CountConfig) -> Result<ExitC
         range: cfg.range,
         limit: None,
         reverse: false,
+        utc: g.utc,
         count: Some(cfg),
         extract: None,
         analysis: None,
@@ -179,6 +226,7 @@ pub(super) fn extract(g: &Global, a: &ExtractArgs, cfg: ExtractConfig) -> Result
         range: cfg.range,
         limit: None,
         reverse: false,
+        utc: g.utc,
         count: None,
         extract: Some(cfg),
         analysis: None,
@@ -199,6 +247,7 @@ fn analysis_jobs(
         range,
         limit: None,
         reverse: false,
+        utc: g.utc,
         count: None,
         extract: None,
         analysis: Some(run),
@@ -317,4 +366,94 @@ pub(super) fn heatmap(g: &Global, a: &HeatmapArgs, cfg: HeatmapConfig) -> Result
     });
     let jobs = analysis_jobs(g, &a.filters, range, run)?;
     open(Init::Heatmap(init), jobs, g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::heatmap::{self, Day, HeatmapBy, HeatmapConfig};
+    use crate::tui::{Msg, SearchQuery, Worker};
+
+    fn jobs(store: Store, limit: Option<u64>, reverse: bool) -> CliJobs {
+        CliJobs {
+            store,
+            spec: FilterSpec::default(),
+            range: TimeRange::ALL,
+            limit,
+            reverse,
+            utc: true,
+            count: None,
+            extract: None,
+            analysis: None,
+        }
+    }
+
+    fn lines(jobs: CliJobs, q: SearchQuery) -> (Vec<LogLine>, Summary) {
+        let mut w = Worker::new(Arc::new(jobs));
+        w.start(Job::Search(q));
+        let mut out = Vec::new();
+        while let Some(m) = w.recv_until_done(std::time::Duration::from_secs(60)) {
+            match m {
+                Msg::Lines(l) => out.extend(l),
+                Msg::Done { result, .. } => return (out, result.unwrap()),
+                m => panic!("unexpected {m:?}"),
+            }
+        }
+        panic!("no end")
+    }
+
+    /// Drilling down from a weekday heatmap cell finds exactly the records the cell counts,
+    /// in time order (reversed with `--reverse`), within `--limit`.
+    #[test]
+    fn weekday_cells_drill_down_to_their_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub");
+        let mut w = crate::store::StoreWriter::open(&path, Default::default()).unwrap();
+        let opts = crate::ingest::ImportOptions { utc: true, ..Default::default() };
+        let inputs = [data.join("Linux/Linux_2k.log").display().to_string()];
+        crate::ingest::run_import(
+            &mut w,
+            &inputs,
+            &opts,
+            Default::default(),
+            &crate::ingest::Quiet,
+        )
+        .unwrap();
+        drop(w);
+        let open = || Store::open(&path).unwrap();
+        let cfg = HeatmapConfig {
+            filter: Filter::default(),
+            range: TimeRange::ALL,
+            by: HeatmapBy::Weekday,
+            utc: true,
+        };
+        let (cells, _) = heatmap::heatmap(&open(), &cfg).unwrap();
+        // Linux_2k spans weeks: some cells gather records of several dates.
+        assert!(cells.len() > 20, "{}", cells.len());
+        let by_date =
+            heatmap::heatmap(&open(), &HeatmapConfig { by: HeatmapBy::Date, ..cfg.clone() })
+                .unwrap()
+                .0;
+        let mut checked_multi_day = false;
+        for c in &cells {
+            let Day::Weekday(wd) = c.day else { panic!() };
+            let q = SearchQuery { filters: vec![], range: None, weekly: Some((wd, c.hour)) };
+            let (got, sum) = lines(jobs(open(), None, false), q.clone());
+            assert_eq!(got.len() as u64, c.count, "{c:?}");
+            assert_eq!(sum.hits, c.count);
+            assert!(got.windows(2).all(|p| p[0].ts <= p[1].ts));
+            let dates = by_date
+                .iter()
+                .filter(|d| d.hour == c.hour)
+                .filter(|d| matches!(d.day, Day::Date(n) if (n + 4).rem_euclid(7) == i64::from(wd)))
+                .count();
+            checked_multi_day |= dates > 1;
+            let (rev, _) = lines(jobs(open(), None, true), q.clone());
+            assert!(rev.iter().rev().map(|l| l.ts).eq(got.iter().map(|l| l.ts)));
+            let (lim, _) = lines(jobs(open(), Some(2), false), q);
+            assert_eq!(lim, got[..got.len().min(2)].to_vec());
+        }
+        assert!(checked_multi_day);
+    }
 }

@@ -15,7 +15,7 @@
 //!   coloured by column, edges between adjacent columns, `TWSLA relation graph`);
 //! * heatmap: a grid, one row per date (or weekday with `-w`) and one column per hour, cells
 //!   coloured by count; arrows move, `enter` on a date cell searches that hour (like count's
-//!   bucket drill-down; weekday cells span many days and have no drill-down), `g` shows the
+//!   bucket drill-down), on a weekday cell that hour of every such weekday, `g` shows the
 //!   chart module's heatmap, `h` opens it as HTML; `t` switches to upstream's table of the
 //!   cells, where `k` sorts by date/weekday and hour and `c` by count (either key in the grid
 //!   opens the table).
@@ -41,7 +41,7 @@ use super::format;
 use super::prompt::PromptKind;
 use super::table::{Cursor, Detail, Sort, Tabular, draw_table};
 use super::worker::Summary;
-use crate::analyze::heatmap::{Day, HeatmapRow, WEEKDAYS, civil_from_days};
+use crate::analyze::heatmap::{self, Day, HeatmapRow, WEEKDAYS, civil_from_days};
 use crate::analyze::relation;
 use crate::analyze::timeview::TimeSummary;
 use crate::chart::{ChartSpec, Series, TimeSeries};
@@ -772,29 +772,20 @@ impl HeatmapView {
         Effect::None
     }
 
-    /// Start (ns) of `hour` on the date `days` (local calendar unless `utc`).
-    fn hour_start(days: i64, hour: u32, utc: bool) -> Option<Nanos> {
-        use chrono::TimeZone;
-        let (y, m, d) = civil_from_days(days);
-        let y = i32::try_from(y).ok()?;
-        let secs = if utc {
-            chrono::Utc.with_ymd_and_hms(y, m, d, hour, 0, 0).earliest()?.timestamp()
-        } else {
-            chrono::Local.with_ymd_and_hms(y, m, d, hour, 0, 0).earliest()?.timestamp()
-        };
-        secs.checked_mul(1_000_000_000)
-    }
-
     fn enter(&self, utc: bool) -> Effect {
         let (r, h) = self.sel;
         let Some(&day) = self.days.get(r) else { return Effect::None };
+        let mut init = self.search.clone();
         let Day::Date(n) = day else {
-            return Effect::Status("a weekday cell spans many days: no search".into(), true);
+            // The same hour of every such weekday: a search over each of them in turn.
+            let Day::Weekday(w) = day else { return Effect::None };
+            init.query.weekly = Some((w, h as u8));
+            let label = format!("[every {} {h:02}:00 +1h0m0s]", self.label(day));
+            return Effect::Drill(Box::new(init), label);
         };
-        let Some(start) = Self::hour_start(n, h as u32, utc) else { return Effect::None };
+        let Some(start) = heatmap::hour_start(n, h as u32, utc) else { return Effect::None };
         let end = start.saturating_add(3_600_000_000_000) - 1;
         let range = TimeRange { start: start.max(self.range.start), end: end.min(self.range.end) };
-        let mut init = self.search.clone();
         init.query.range = Some(range);
         let label = format!("[{} {h:02}:00 +1h0m0s]", self.label(day));
         Effect::Drill(Box::new(init), label)

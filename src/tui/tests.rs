@@ -198,6 +198,7 @@ fn search_init(filters: &[&str], color: &str) -> Init {
         query: SearchQuery {
             filters: filters.iter().map(|s| s.to_string()).collect(),
             range: None,
+            weekly: None,
         },
         color: color.into(),
         ..SearchInit::default()
@@ -295,10 +296,11 @@ fn search_filter_box_reruns_the_query() {
     assert_eq!(
         seen,
         vec![
-            Job::Search(SearchQuery { filters: vec!["sshd".into()], range: None }),
+            Job::Search(SearchQuery { filters: vec!["sshd".into()], range: None, weekly: None }),
             Job::Search(SearchQuery {
                 filters: vec!["sshd".into(), "^Failed".into()],
-                range: None
+                range: None,
+                weekly: None,
             }),
         ]
     );
@@ -327,7 +329,7 @@ fn count_init(time: bool, normalize: bool) -> Init {
         time_mode: time,
         normalize,
         search: SearchInit {
-            query: SearchQuery { filters: vec!["host".into()], range: None },
+            query: SearchQuery { filters: vec!["host".into()], range: None, weekly: None },
             ..SearchInit::default()
         },
         range: TimeRange::ALL,
@@ -369,7 +371,11 @@ fn count_bucket_drills_down_to_a_search() {
     let range = TimeRange { start: T0 + 3600 * SEC, end: T0 + 4200 * SEC - 1 };
     assert_eq!(
         fake.seen.lock().unwrap().last(),
-        Some(&Job::Search(SearchQuery { filters: vec!["host".into()], range: Some(range) }))
+        Some(&Job::Search(SearchQuery {
+            filters: vec!["host".into()],
+            range: Some(range),
+            weekly: None
+        }))
     );
     // q goes back to the table, with the selection kept; q again quits.
     let frame = h.run(vec![key('q')]);

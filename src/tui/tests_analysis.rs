@@ -350,8 +350,13 @@ fn heatmap_weekday_and_empty() {
     let fake = Fake { extra: Some(Extra::Heatmap(cells)), ..Fake::default() };
     let mut h = H::new(heat_init(true), fake, 90, 5);
     insta::assert_snapshot!("heatmap_weekday", h.run(vec![Input::WaitIdle]));
-    let f = h.run(vec![code(KeyCode::Enter)]);
-    assert!(f.contains("weekday cell spans many days"), "{f}");
+    // A weekday cell searches that hour of every such weekday.
+    h.run(vec![code(KeyCode::Right), code(KeyCode::Enter), Input::WaitIdle]);
+    let seen = h.jobs.seen.lock().unwrap().clone();
+    let Some(Job::Search(q)) = seen.last() else { panic!("no search: {seen:?}") };
+    assert_eq!((q.range, q.weekly), (None, Some((1, 1))));
+    let f = h.run(vec![]);
+    assert!(f.contains("[every Monday 01:00 +1h0m0s]"), "{f}");
     let mut e = H::new(heat_init(false), Fake::default(), 50, 4);
     insta::assert_snapshot!("heatmap_empty", e.run(vec![Input::WaitIdle]));
 }

@@ -30,6 +30,9 @@ pub struct SearchQuery {
     pub filters: Vec<String>,
     /// Narrower time range than the command's (drill-down from a count bucket).
     pub range: Option<TimeRange>,
+    /// Only this `(weekday, hour)` of every week (0 = Sunday; local unless `--utc`): the
+    /// drill-down from a weekday heatmap cell.
+    pub weekly: Option<(u8, u8)>,
 }
 
 /// A job the UI asks the frontend to run.
