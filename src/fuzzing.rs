@@ -115,6 +115,7 @@ mod tests {
             last_ts: 6,
             tail: 0,
             partial: false,
+            incomplete: false,
         });
         put("manifest_decode", "valid", &m.encode().unwrap());
         put("manifest_decode", "bad", b"TWSLA-MANIFEST 1 2 00000000\n{}");

@@ -19,6 +19,9 @@ pub mod reader;
 pub mod source;
 pub mod timestamp;
 
+#[cfg(test)]
+mod tests_cancel;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -104,6 +107,8 @@ pub enum ProblemKind {
     NoTimestamp,
     /// A format this build does not import.
     Unsupported,
+    /// The import was cancelled while reading a stream that cannot be resumed (stdin).
+    Cancelled,
 }
 
 /// A non-fatal problem with one input.
@@ -152,6 +157,15 @@ pub struct ImportReport {
     pub segments: u64,
     /// Segments merged after the import.
     pub merged: u64,
+    /// The import was cancelled ([`ImportObserver::cancelled`]): what was read up to a record
+    /// boundary of each source is committed, and the next import of the same inputs reads
+    /// only the rest.
+    pub cancelled: bool,
+    /// Inputs (files, archives, stdin) whose reading the cancel cut short; their sources are
+    /// marked `incomplete` in the manifest.
+    pub incomplete: u64,
+    /// Inputs not opened at all because of the cancel.
+    pub not_started: u64,
     /// Wall time.
     #[serde(serialize_with = "ser_secs")]
     pub elapsed: Duration,
@@ -176,14 +190,32 @@ pub struct Progress {
     pub bytes: u64,
     /// Time since the start.
     pub elapsed: Duration,
+    /// Inputs (files, archives, stdin after directory expansion).
+    pub inputs: u64,
+    /// Inputs read to the end.
+    pub inputs_done: u64,
+    /// Raw (compressed) bytes of the inputs read so far.
+    pub input_bytes: u64,
+    /// Total raw size of the inputs, when known (not for stdin or other streams).
+    pub input_total: Option<u64>,
+    /// A cancel was seen: the readers are stopping at record boundaries.
+    pub cancelling: bool,
 }
 
-/// Receives progress and problems while an import runs (the CLI prints them).
+/// Receives progress and problems while an import runs (the CLI prints them), and may
+/// cancel it.
 pub trait ImportObserver: Sync {
     /// Called about every 100 ms.
     fn progress(&self, _p: &Progress) {}
     /// Called as soon as a problem is found.
     fn problem(&self, _p: &Problem) {}
+    /// Polled by the reader threads (per input, per archive member, per read chunk and every
+    /// 256 lines). Once it returns true, the readers stop at the next record boundary, no
+    /// further input is opened, and everything read is committed; the next import of the
+    /// same inputs completes them (stdin excepted). Must be cheap.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.

@@ -5,13 +5,21 @@
 //! * W builder workers each own a [`SegmentBuilder`] and a bounded channel of batches;
 //! * the calling thread reports progress every 100 ms and commits at the end.
 //!
+//! Cancelling ([`ImportObserver::cancelled`], polled by the readers): readers stop at a record
+//! boundary (see [`super::reader::read_stream`]) and open no further input; the workers write
+//! what they were sent, and the run commits it like any other. Each source cut short keeps
+//! its state in the manifest (`consumed`, `lines`, `last_ts`, `incomplete`), so the next
+//! import resumes it the way it resumes a grown file, storing only the records not yet
+//! stored. Merging small segments is left to the next import.
+//!
 //! A reader sends about one segment's worth of text to one worker, then moves to the next
 //! worker, so that time-sorted input yields segments that barely overlap in time while the
 //! workers sort, tokenize and compress in parallel. Batches are recycled through a bounded
 //! free list, so memory stays bounded whatever the input size.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +40,10 @@ pub struct Counters {
     lines: AtomicU64,
     bytes: AtomicU64,
     files: AtomicU64,
+    /// Inputs read to the end.
+    inputs_done: AtomicU64,
+    /// Raw bytes of the inputs finished (or cut short) so far.
+    input_done: AtomicU64,
 }
 
 impl Counters {
@@ -50,15 +62,18 @@ struct Shared {
     current: String,
 }
 
-struct Router {
+struct Router<'a> {
     turn: AtomicUsize,
     quota: usize,
     free: Receiver<Batch>,
+    /// Set once a reader has seen the observer cancel.
+    stop: AtomicBool,
+    observer: &'a dyn ImportObserver,
 }
 
 struct ReaderSink<'a> {
     senders: Vec<Sender<Batch>>,
-    router: &'a Router,
+    router: &'a Router<'a>,
     target: usize,
     sent: usize,
 }
@@ -76,6 +91,16 @@ impl BatchSink for ReaderSink<'_> {
         self.sent += b.text.len();
         self.senders[self.target].send(b).map_err(|_| ())
     }
+    fn cancelled(&self) -> bool {
+        if self.router.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        let c = self.router.observer.cancelled();
+        if c {
+            self.router.stop.store(true, Ordering::Relaxed);
+        }
+        c
+    }
 }
 
 struct ReaderCtx<'a> {
@@ -87,6 +112,10 @@ struct ReaderCtx<'a> {
     opts: &'a ImportOptions,
     observer: &'a dyn ImportObserver,
     import_time: Nanos,
+    /// The current input was cut short by a cancel.
+    job_stopped: Cell<bool>,
+    /// Raw bytes read of the current input.
+    job_input: Arc<AtomicU64>,
 }
 
 impl ReaderCtx<'_> {
@@ -113,6 +142,9 @@ impl<'a> SourceContext for ReaderCtx<'a> {
     }
 
     fn finished(&self, state: Option<SourceState>, stats: StreamStats) {
+        if stats.stopped {
+            self.job_stopped.set(true);
+        }
         for p in &stats.problems {
             self.observer.problem(p);
         }
@@ -188,6 +220,41 @@ impl<'a> SourceContext for ReaderCtx<'a> {
     fn import_time(&self) -> Nanos {
         self.import_time
     }
+
+    fn interrupted(&self) {
+        self.job_stopped.set(true);
+    }
+
+    fn input_counter(&self) -> Arc<AtomicU64> {
+        self.job_input.clone()
+    }
+}
+
+impl ReaderCtx<'_> {
+    /// Reads the jobs of the queue until it is empty; after a cancel, counts the rest as not
+    /// started.
+    fn run_jobs(&mut self, jobs: &Receiver<(Job, Option<u64>)>) {
+        for (job, size) in jobs {
+            if self.sink.cancelled() {
+                self.lock().report.not_started += 1;
+                continue;
+            }
+            self.job_stopped.set(false);
+            self.job_input.store(0, Ordering::Relaxed);
+            if process_job(&job, self).is_err() {
+                break;
+            }
+            let read = self.job_input.swap(0, Ordering::Relaxed);
+            if self.job_stopped.get() {
+                self.counters.input_done.fetch_add(read, Ordering::Relaxed);
+                self.lock().report.incomplete += 1;
+            } else {
+                // A finished input counts whole, also when resuming skipped its start.
+                self.counters.input_done.fetch_add(size.unwrap_or(read), Ordering::Relaxed);
+                self.counters.inputs_done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 fn worker(
@@ -257,8 +324,11 @@ pub fn run_import(
     let shared = Mutex::new(shared);
     let counters = Arc::new(Counters::default());
     let (free_tx, free_rx) = bounded::<Batch>(4 * (n_workers + n_readers));
-    let (job_tx, job_rx) = bounded::<Job>(jobs.len().max(1));
-    for j in jobs {
+    let n_inputs = jobs.len() as u64;
+    let sizes: Vec<Option<u64>> = jobs.iter().map(super::source::input_size).collect();
+    let input_total = sizes.iter().copied().sum::<Option<u64>>();
+    let (job_tx, job_rx) = bounded::<(Job, Option<u64>)>(jobs.len().max(1));
+    for j in jobs.into_iter().zip(sizes) {
         let _ = job_tx.send(j);
     }
     drop(job_tx);
@@ -270,7 +340,15 @@ pub fn run_import(
         receivers.push(rx);
     }
     let quota = opts.segment_text_bytes.max(1);
-    let router = Router { turn: AtomicUsize::new(1), quota, free: free_rx };
+    let router = Router {
+        turn: AtomicUsize::new(1),
+        quota,
+        free: free_rx,
+        stop: AtomicBool::new(false),
+        observer,
+    };
+    let job_inputs: Vec<Arc<AtomicU64>> = (0..n_readers).map(|_| Arc::default()).collect();
+    let live = Live { inputs: n_inputs, input_total, job_inputs: &job_inputs, router: &router };
     let files = writer.segment_files();
     let store_view = writer.snapshot()?;
     let lines_cache = Mutex::new(HashMap::new());
@@ -301,14 +379,10 @@ pub fn run_import(
                     opts,
                     observer,
                     import_time,
+                    job_stopped: Cell::new(false),
+                    job_input: job_inputs[i].clone(),
                 };
-                scope.spawn(move || {
-                    for job in job_rx {
-                        if process_job(&job, &mut ctx).is_err() {
-                            break;
-                        }
-                    }
-                })
+                scope.spawn(move || ctx.run_jobs(&job_rx))
             })
             .collect();
         // Workers see the end of input once every reader (holding sender clones) is done.
@@ -318,7 +392,7 @@ pub fn run_import(
             std::thread::sleep(Duration::from_millis(20));
             if last.elapsed() >= Duration::from_millis(100) {
                 last = Instant::now();
-                observer.progress(&snapshot(&shared, &counters, t0));
+                observer.progress(&snapshot(&shared, &counters, t0, &live));
             }
         }
         let mut panicked = false;
@@ -343,7 +417,8 @@ pub fn run_import(
         }
         (segments, panicked)
     });
-    observer.progress(&snapshot(&shared, &counters, t0));
+    observer.progress(&snapshot(&shared, &counters, t0, &live));
+    let cancelled = router.stop.load(Ordering::Relaxed);
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     if panicked {
         let _ = writer.collect_garbage();
@@ -362,14 +437,16 @@ pub fn run_import(
     report.lines = counters.lines.load(Ordering::Relaxed);
     report.bytes = counters.bytes.load(Ordering::Relaxed);
     report.segments = segments.len() as u64;
+    report.cancelled = cancelled;
     let states_changed = shared.states != writer.manifest().sources;
     if !segments.is_empty() || states_changed {
         if let Err(e) = writer.commit(segments, &[], shared.states) {
             let _ = writer.collect_garbage();
             return Err(e.into());
         }
-        // The import is committed; a failed merge only leaves more, smaller segments.
-        match writer.compact(compact) {
+        // The import is committed; a failed merge only leaves more, smaller segments. After a
+        // cancel the user wants out: the next import merges.
+        match if cancelled { Ok(0) } else { writer.compact(compact) } {
             Ok(n) => report.merged = n as u64,
             Err(e) => {
                 let p = Problem {
@@ -389,13 +466,27 @@ pub fn run_import(
     Ok(report)
 }
 
-fn snapshot(shared: &Mutex<Shared>, c: &Counters, t0: Instant) -> Progress {
+/// What the progress snapshot needs beyond the counters.
+struct Live<'a> {
+    inputs: u64,
+    input_total: Option<u64>,
+    job_inputs: &'a [Arc<AtomicU64>],
+    router: &'a Router<'a>,
+}
+
+fn snapshot(shared: &Mutex<Shared>, c: &Counters, t0: Instant, live: &Live<'_>) -> Progress {
     let current = shared.lock().map(|s| s.current.clone()).unwrap_or_default();
+    let reading: u64 = live.job_inputs.iter().map(|j| j.load(Ordering::Relaxed)).sum();
     Progress {
         current,
         files: c.files.load(Ordering::Relaxed),
         lines: c.lines.load(Ordering::Relaxed),
         bytes: c.bytes.load(Ordering::Relaxed),
         elapsed: t0.elapsed(),
+        inputs: live.inputs,
+        inputs_done: c.inputs_done.load(Ordering::Relaxed),
+        input_bytes: c.input_done.load(Ordering::Relaxed) + reading,
+        input_total: live.input_total,
+        cancelling: live.router.stop.load(Ordering::Relaxed),
     }
 }

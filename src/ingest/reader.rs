@@ -38,7 +38,14 @@ pub(crate) struct Batch {
 pub(crate) trait BatchSink {
     fn fresh(&mut self) -> Batch;
     fn send(&mut self, b: Batch) -> Result<(), ()>;
+    /// True once the import is cancelled: the reader stops at the next record boundary.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
+
+/// Lines read between two polls of [`BatchSink::cancelled`] (it is also polled per chunk).
+const CANCEL_POLL_LINES: u64 = 256;
 
 /// Where a stream starts and what came before it.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +83,9 @@ pub(crate) struct StreamStats {
     pub tail: u64,
     /// Records skipped because an earlier import stored them.
     pub already: u64,
+    /// The import was cancelled and reading stopped at a record boundary before the end:
+    /// `bytes` and `lines` end just before the first record not read.
+    pub stopped: bool,
 }
 
 impl StreamStats {
@@ -210,6 +220,26 @@ impl<S: BatchSink> Assembler<'_, S> {
         Ok(())
     }
 
+    /// Whether reading may stop just before `line` without changing any record: the line
+    /// starts a new record (as it would in an uninterrupted read) and nothing is held back
+    /// waiting for a timestamp. A later import that starts at this line then builds exactly
+    /// the records an uninterrupted import builds.
+    fn can_stop_before(&mut self, line: &[u8]) -> bool {
+        if !self.held.is_empty() || (self.open && self.cur_ts.or(self.known_ts).is_none()) {
+            return false;
+        }
+        if !self.open {
+            return true;
+        }
+        match &self.opts.grouping {
+            // A failed parse leaves the parser's state as it was; a successful one ends the
+            // read, so the line is not parsed twice by the same parser.
+            Grouping::Timestamp => self.ts_of(line).is_some(),
+            Grouping::Start(re) => re.is_match(line),
+            Grouping::Separator(_) | Grouping::Lines(_) => false,
+        }
+    }
+
     fn line(&mut self, line: &[u8], line_no: u64) -> Result<(), ()> {
         match &self.opts.grouping {
             Grouping::Timestamp => {
@@ -245,6 +275,11 @@ impl<S: BatchSink> Assembler<'_, S> {
 
 /// Reads `reader` to the end as one source. `on_chunk(lines, bytes)` reports progress.
 /// Returns `Err(())` only when the builders are gone (the import is failing anyway).
+///
+/// Once the sink says the import is cancelled (polled per chunk and every
+/// [`CANCEL_POLL_LINES`] lines), reading stops before the next line that starts a record
+/// (see `Assembler::can_stop_before`); the records before it are completed and sent, and
+/// [`StreamStats::stopped`] is set.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn read_stream<S: BatchSink>(
     reader: &mut dyn Read,
@@ -292,6 +327,8 @@ pub(crate) fn read_stream<S: BatchSink>(
     let mut check_partial = start.after_partial;
     // The first line continues the previous import's last line: same number, not a new line.
     let mut continuation = false;
+    let mut stopping = false;
+    let mut stopped = false;
     let next_line = |line_no: &mut u64, lines: &mut u64, continuation: &mut bool| {
         if *continuation {
             *continuation = false;
@@ -300,7 +337,10 @@ pub(crate) fn read_stream<S: BatchSink>(
             *lines += 1;
         }
     };
-    while !eof && !a.abandoned {
+    while !eof && !a.abandoned && !stopped {
+        if !stopping && a.sink.cancelled() {
+            stopping = true;
+        }
         // Fill the buffer.
         if lo > 0 && (hi - lo) < buf.len() / 2 {
             buf.copy_within(lo..hi, 0);
@@ -366,6 +406,10 @@ pub(crate) fn read_stream<S: BatchSink>(
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
+            if stopping && !continuation && line.len() <= opts.max_line && a.can_stop_before(line) {
+                stopped = true;
+                break;
+            }
             next_line(&mut line_no, &mut a.stats.lines, &mut continuation);
             a.stats.bytes += raw_len;
             if line.len() > opts.max_line {
@@ -379,10 +423,13 @@ pub(crate) fn read_stream<S: BatchSink>(
             if a.abandoned {
                 break;
             }
+            if !stopping && a.stats.lines.is_multiple_of(CANCEL_POLL_LINES) && a.sink.cancelled() {
+                stopping = true;
+            }
         }
         // No terminator in the rest: an over-long line is skipped without buffering it
         // (+1: a line of exactly the limit may still be waiting for the \n of its \r\n).
-        if !eof && (skipping.is_some() || hi - lo > opts.max_line + 1) {
+        if !eof && !stopped && (skipping.is_some() || hi - lo > opts.max_line + 1) {
             let (l, bytes) = match skipping {
                 Some(s) => s,
                 None => {
@@ -398,7 +445,10 @@ pub(crate) fn read_stream<S: BatchSink>(
         }
         on_chunk(a.stats.lines - lines_before, a.stats.bytes - bytes_before);
     }
-    if !a.abandoned {
+    if stopped {
+        a.stats.stopped = true;
+        a.finish_record()?;
+    } else if !a.abandoned {
         let (lines_at_end, bytes_at_end) = (a.stats.lines, a.stats.bytes);
         if let Some((l, bytes)) = skipping.take() {
             a.stats.skipped_lines += 1;

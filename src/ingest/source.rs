@@ -158,6 +158,33 @@ pub(crate) trait SourceContext {
     fn stored_lines(&self, id: u32) -> std::sync::Arc<roaring::RoaringTreemap>;
     /// Import start time.
     fn import_time(&self) -> Nanos;
+    /// The import was cancelled before the end of the current input (an archive stopped
+    /// between members); streams cut in the middle say so in [`StreamStats::stopped`].
+    fn interrupted(&self) {}
+    /// Counter of the raw input bytes read for the current input (for a progress gauge).
+    fn input_counter(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        Default::default()
+    }
+}
+
+/// Counts the raw bytes read from an input file into a progress counter.
+pub(crate) struct Counting<R> {
+    inner: R,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 fn read_up_to(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
@@ -244,6 +271,7 @@ fn process_file<C: SourceContext>(path: &Path, ctx: &mut C) -> Result<(), ()> {
         ctx.problem(unreadable(&name, e));
         return Ok(());
     }
+    let file = Counting { inner: file, counter: ctx.input_counter() };
     match sniff(&magic[..n]) {
         Kind::Text => import_text(&identity, &name, Content::Plain(file, meta.len()), mtime, ctx),
         Kind::Evtx => {
@@ -277,6 +305,14 @@ fn process_file<C: SourceContext>(path: &Path, ctx: &mut C) -> Result<(), ()> {
             import_tar(&mut r, &identity, &name, mtime, ctx)
         }
         Kind::Zip => import_zip(file, &identity, &name, mtime, ctx),
+    }
+}
+
+/// Raw size of an input, when known (a regular file); `None` for stdin and other streams.
+pub(crate) fn input_size(job: &Job) -> Option<u64> {
+    match job {
+        Job::Stdin => None,
+        Job::File(p) => fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
     }
 }
 
@@ -369,6 +405,10 @@ fn import_tar<C: SourceContext>(
         }
     };
     for entry in entries {
+        if ctx.sink().cancelled() {
+            ctx.interrupted();
+            return Ok(());
+        }
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -423,6 +463,10 @@ fn import_zip<R: Read + Seek, C: SourceContext>(
         }
     };
     for i in 0..ar.len() {
+        if ctx.sink().cancelled() {
+            ctx.interrupted();
+            return Ok(());
+        }
         let mut f = match ar.by_index(i) {
             Ok(f) => f,
             Err(e) => {
@@ -458,7 +502,7 @@ fn import_zip<R: Read + Seek, C: SourceContext>(
 /// The bytes of one text source.
 pub(crate) enum Content<'r> {
     /// A plain file (seekable) and its size.
-    Plain(File, u64),
+    Plain(Counting<File>, u64),
     /// A stream (decompressor, archive member, stdin).
     Stream(&'r mut dyn Read),
 }
@@ -574,22 +618,50 @@ fn import_text<C: SourceContext>(
     } else {
         return Ok(());
     };
-    if same.is_some() && stats.records == 0 && !stats.truncated && !stats.dropped_some() {
+    if same.is_some()
+        && stats.records == 0
+        && !stats.truncated
+        && !stats.dropped_some()
+        && !stats.stopped
+    {
         ctx.unchanged();
+    }
+    let mut stats = stats;
+    if stats.stopped && name == "-" {
+        stats.problems.push(Problem {
+            source: name.to_string(),
+            line: None,
+            kind: ProblemKind::Cancelled,
+            message: format!(
+                "import cancelled after {} lines; the records read were stored, the rest of standard input was not read (a stream cannot be resumed)",
+                stats.lines
+            ),
+        });
     }
     let prior_records = prior.as_ref().map_or(0, |p| p.records);
     let usable = stats.records > 0 || prior_records > 0 || stats.lines > stats.skipped_lines;
+    // A cancelled re-read of a partly stored source (`start.skip_lines`) stays partial: the
+    // lines after the stop point may hold records stored before, so the next import re-reads
+    // it all again with the stored-lines list rather than resuming at the stop point.
+    let rereading = same.is_some_and(|p| p.partial);
+    let (consumed, lines) = match prior.as_ref() {
+        Some(p) if rereading && stats.stopped => {
+            (p.consumed.max(skip + stats.bytes), p.lines.max(start_lines_before + stats.lines))
+        }
+        _ => (skip + stats.bytes, start_lines_before + stats.lines),
+    };
     let state = usable.then(|| SourceState {
         id,
         path: identity.to_string(),
-        consumed: skip + stats.bytes,
-        lines: start_lines_before + stats.lines,
+        consumed,
+        lines,
         records: prior_records + stats.records,
         head_len: head.len() as u32,
         head_crc: crc32(head),
         last_ts: stats.last_ts.or(start_last_ts).unwrap_or(0),
         tail: stats.tail as u32,
-        partial: stats.dropped_some(),
+        partial: stats.dropped_some() || (rereading && stats.stopped),
+        incomplete: stats.stopped,
     });
     ctx.finished(state, stats);
     Ok(())

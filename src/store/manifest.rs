@@ -72,6 +72,15 @@ pub struct SourceState {
     /// next import re-reads the source and stores only what is missing.
     #[serde(default)]
     pub partial: bool,
+    /// An import was cancelled while reading this source: `consumed`, `lines`, `records` and
+    /// `last_ts` describe the records stored up to a record boundary, and the next import of
+    /// the source resumes there. Written only when true (older stores and builds lack it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub incomplete: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl SourceState {
@@ -88,6 +97,7 @@ impl SourceState {
             last_ts: 0,
             tail: 0,
             partial: false,
+            incomplete: false,
         }
     }
 }
@@ -216,9 +226,17 @@ mod tests {
             last_ts: 6,
             tail: 7,
             partial: true,
+            incomplete: false,
         });
         let enc = m.encode().unwrap();
         assert_eq!(Manifest::decode(&enc).unwrap(), m);
+        // `incomplete` is written only when set, so stores without cancelled imports keep
+        // the older layout; when set it round-trips.
+        assert!(!String::from_utf8_lossy(&enc).contains("incomplete"));
+        m.sources[0].incomplete = true;
+        let enc2 = m.encode().unwrap();
+        assert!(String::from_utf8_lossy(&enc2).contains("\"incomplete\": true"));
+        assert_eq!(Manifest::decode(&enc2).unwrap(), m);
         let mut bad = enc.clone();
         let last = bad.len() - 3;
         bad[last] ^= 1;

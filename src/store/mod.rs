@@ -565,6 +565,7 @@ mod tests {
             last_ts: 1,
             tail: 0,
             partial: false,
+            incomplete: false,
         }
     }
 

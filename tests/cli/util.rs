@@ -324,6 +324,9 @@ pub struct Summary {
     pub unchanged: u64,
     pub segments: u64,
     pub merged: u64,
+    pub cancelled: bool,
+    pub incomplete: u64,
+    pub not_started: u64,
     pub elapsed: f64,
     pub problems: Vec<ProblemJson>,
 }
