@@ -1,0 +1,169 @@
+//! `twsla import`: the progress line on stderr and the summary (moved from `mod.rs`).
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::args::{Global, ImportArgs};
+use super::{filter_spec, regex_arg, time_range};
+use crate::ingest::{self, Grouping, ImportObserver, ImportOptions, Problem, Progress};
+use crate::output::{human, ndjson};
+use crate::query::{Filter, filter};
+use crate::store::{CompactPolicy, SegmentOptions, StoreWriter};
+
+struct Reporter {
+    tty: bool,
+    quiet: bool,
+}
+
+impl ImportObserver for Reporter {
+    fn progress(&self, p: &Progress) {
+        if self.tty && !self.quiet {
+            let secs = p.elapsed.as_secs_f64().max(1e-3);
+            let mut cur = p.current.clone();
+            if cur.chars().count() > 40 {
+                let tail: String =
+                    cur.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect();
+                cur = format!("…{tail}");
+            }
+            eprint!(
+                "\r\x1b[2KLoading path={cur} line={} byte={} {}/s",
+                human::comma(p.lines),
+                human::bytes(p.bytes),
+                human::bytes((p.bytes as f64 / secs) as u64)
+            );
+        }
+    }
+    fn problem(&self, p: &Problem) {
+        if self.tty && !self.quiet {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("twsla: warning: {p}");
+    }
+}
+
+pub(super) fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
+    let mut sources: Vec<String> = a.source.iter().cloned().collect();
+    sources.extend(a.sources.iter().cloned());
+    if sources.is_empty() {
+        bail!("no source given: twsla import FILE|DIR|ARCHIVE|- ...");
+    }
+    if a.ml_inspect {
+        return inspect(g, a, &sources);
+    }
+    let grouping = if let Some(p) = &a.ml_start {
+        Grouping::Start(regex_arg("--mlStart", p)?)
+    } else if let Some(p) = &a.ml_sep {
+        Grouping::Separator(regex_arg("--mlSep", p)?)
+    } else if a.ml_lines > 0 {
+        Grouping::Lines(a.ml_lines)
+    } else {
+        Grouping::Timestamp
+    };
+    let file_pat = match a.file_pat.as_deref().and_then(filter::simple_filter_regex) {
+        Some(p) => Some(regex_arg("--filePat", &p)?),
+        None => None,
+    };
+    let opts = ImportOptions {
+        utc: g.utc,
+        no_ts: a.no_ts,
+        grouping,
+        range: time_range(g)?,
+        filter: Filter::new(&filter_spec(g, &[]))?,
+        file_pat,
+        max_line: a.max_line.max(1),
+        ..ImportOptions::default()
+    };
+    let mut writer = StoreWriter::open(&g.datastore, SegmentOptions::default())?;
+    let reporter = Reporter { tty: io::stderr().is_terminal(), quiet: a.quiet };
+    let report =
+        ingest::run_import(&mut writer, &sources, &opts, CompactPolicy::default(), &reporter)
+            .with_context(|| {
+                format!(
+                    "import into {} failed; the store keeps its last commit",
+                    g.datastore.display()
+                )
+            })?;
+    if reporter.tty && !a.quiet {
+        eprint!("\r\x1b[2K");
+    }
+    let mut out = io::stdout().lock();
+    if a.ndjson {
+        ndjson::write_value(&mut out, &report)?;
+    } else if !a.quiet {
+        writeln!(
+            out,
+            "Total file={} line={} byte={} time={}",
+            human::comma(report.files),
+            human::comma(report.lines),
+            human::bytes(report.bytes),
+            human::go_duration(report.elapsed)
+        )?;
+        let mut extra = Vec::new();
+        if report.unchanged > 0 {
+            extra.push(format!("unchanged={}", human::comma(report.unchanged)));
+        }
+        if report.out_of_range > 0 {
+            extra.push(format!("outOfRange={}", human::comma(report.out_of_range)));
+        }
+        if report.filtered > 0 {
+            extra.push(format!("filtered={}", human::comma(report.filtered)));
+        }
+        if report.skipped_lines > 0 {
+            extra.push(format!("skippedLines={}", human::comma(report.skipped_lines)));
+        }
+        if !report.problems.is_empty() {
+            extra.push(format!("problems={}", report.problems.len()));
+        }
+        if !extra.is_empty() {
+            writeln!(out, "  records={} {}", human::comma(report.records), extra.join(" "))?;
+        }
+    }
+    out.flush()?;
+    Ok(if report.problems.is_empty() && report.skipped_lines == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn inspect(g: &Global, a: &ImportArgs, sources: &[String]) -> Result<ExitCode> {
+    let mut out = io::stdout().lock();
+    let mut failed = false;
+    for src in sources {
+        match ingest::inspect::inspect_path(std::path::Path::new(src), g.utc) {
+            Ok(ins) if a.ndjson => {
+                ndjson::write_value(
+                    &mut out,
+                    &serde_json::json!({"source": src, "inspection": ins}),
+                )?;
+            }
+            Ok(ins) => {
+                writeln!(out, "Inspecting {src}...")?;
+                if ins.lines == 0 {
+                    writeln!(out, "No lines found to inspect.")?;
+                    continue;
+                }
+                writeln!(out, "Found {} timestamps in {} lines.", ins.timestamps, ins.lines)?;
+                if let Some(re) = &ins.ml_start {
+                    writeln!(out, "Suggested setting (by timestamp start): --mlStart '{re}'")?;
+                }
+                if let Some(n) = ins.ml_lines {
+                    writeln!(out, "Suggested setting (by fixed lines): --mlLines {n}")?;
+                }
+                if let Some(re) = &ins.ml_sep {
+                    writeln!(out, "Suggested setting (by separator): --mlSep '{re}'")?;
+                }
+                if ins.timestamps == 0 {
+                    writeln!(out, "No timestamp found: import with --noTS, or check the format.")?;
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("twsla: warning: {src}: cannot inspect: {e}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
