@@ -3,7 +3,8 @@
 //!
 //! * tmux runs `twsla search` and `twsla count` on the syslog sample; `send-keys` drives
 //!   sorting, saving (`.txt`, `.csv`, `.png`, `.html`), the chart view and quitting;
-//!   `capture-pane` checks the screen, and the saved files are checked;
+//!   `capture-pane` checks the screen, and the saved files are checked; the analyzer views
+//!   (delay, heatmap with its drill-downs, relation, time) get the same treatment;
 //! * the saved `.html` charts are opened in headless Chromium (no network): the inline script
 //!   ran (`data-ready` in the DOM) and a screenshot shows the chart's colours; `.png` files
 //!   decode and are not blank.
@@ -181,6 +182,17 @@ fn chromium(dir: &TestDir, url: &str, shot: &Path) -> String {
 
 /// A saved HTML chart: self-contained, and drawn by a real browser.
 fn check_html_in_browser(dir: &TestDir, page: &Path, title: &str) {
+    check_html_colour_in_browser(dir, page, title, BLUE, 300);
+}
+
+/// A saved HTML chart drawn by a real browser, with at least `min` pixels of colour `rgb`.
+fn check_html_colour_in_browser(
+    dir: &TestDir,
+    page: &Path,
+    title: &str,
+    rgb: (u8, u8, u8),
+    min: usize,
+) {
     let html = std::fs::read_to_string(page).unwrap();
     assert!(html.contains(&format!("<title>{title}</title>")), "{html}");
     assert!(!html.contains("https:") && !html.contains("src="), "not self-contained");
@@ -191,10 +203,10 @@ fn check_html_in_browser(dir: &TestDir, page: &Path, title: &str) {
     let url = format!("file://{}", page.display());
     let dom = chromium(dir, &url, &shot);
     assert!(dom.contains("data-ready=\"1\""), "the inline script did not run: {dom}");
-    let (w, h, colours, blue) = png_stats(&shot, BLUE);
+    let (w, h, colours, seen) = png_stats(&shot, rgb);
     assert!(w >= 1000 && h >= 500, "{w}x{h}");
     assert!(colours > 20, "the screenshot is blank: {colours} colours");
-    assert!(blue > 300, "the chart's first colour is not drawn: {blue} pixels");
+    assert!(seen >= min, "the chart's colour {rgb:?} is not drawn: {seen} pixels");
 }
 
 /// A pie with its first slice hidden from the legend (`#hide=0`): the script redraws the
@@ -450,4 +462,134 @@ twtest!(sixel_chart_is_written_to_the_terminal, |dir| {
         text.find("\x1bP0;1;0q\"1;1;1000;500#").unwrap_or_else(|| panic!("no sixel: {text:?}"));
     assert!(text[start..].contains("\x1b\\"), "unterminated sixel");
     assert!(status.success(), "{status:?}");
+});
+
+twtest!(tmux_delay_sorts_saves_and_charts, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let t = Tmux::start(&dir, "delay", "delay");
+    let screen = t.wait_for("q: Quit");
+    assert!(screen.contains("Results 3/3/2,000"), "{screen}");
+    // t: by time; the saved table keeps the shown order and upstream's columns.
+    t.key("t");
+    let tsv = file(&dir, "delay.tsv");
+    t.save(&tsv);
+    t.wait_for("saved 3 rows");
+    let text = std::fs::read_to_string(&tsv).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "Delay\tTime\tLog");
+    assert_eq!(rows.len(), 4, "{text}");
+    assert!(rows[1..].iter().all(|r| r.starts_with("5.000\t2005/07/27T14:41:54\tJul 27 14:41:54")));
+    // g: the delay over time; saved from the chart view as PNG and HTML.
+    t.key("g");
+    t.wait_for("TWSLA Delay");
+    let png = file(&dir, "delay.png");
+    t.save(&png);
+    t.wait_for("saved the chart to");
+    let (w, h, colours, _) = png_stats(&png, BLUE);
+    assert!(w >= 500 && h >= 300 && colours > 10, "{w}x{h} {colours}");
+    let html = file(&dir, "delay.html");
+    t.save(&html);
+    t.wait_for("saved the chart to");
+    t.key("q");
+    t.wait_for("Delay");
+    t.key("q");
+    t.wait_for("EXIT=0");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<title>TWSLA Delay</title>"), "{page}");
+});
+
+twtest!(tmux_heatmap_drills_down_and_charts_in_browser, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    // By date: enter on 2005/06/15 12:00 (24 records) opens their search.
+    let t = Tmux::start(&dir, "heat", "heatmap");
+    let screen = t.wait_for("q: Quit");
+    assert!(screen.contains("2005/06/15"), "{screen}");
+    t.key("Down");
+    for _ in 0..12 {
+        t.key("Right");
+    }
+    t.key("Enter");
+    let screen = t.wait_for("[2005/06/15 12:00 +1h0m0s]");
+    let shown = t.wait_for("Results 24/");
+    assert!(shown.lines().skip(1).take(24).all(|l| l.starts_with("Jun 15 12:")), "{shown}{screen}");
+    t.key("q");
+    t.wait_for("k/c: Table");
+    let html = file(&dir, "heat.html");
+    t.save(&html);
+    t.wait_for("saved the chart to");
+    t.key("q");
+    t.wait_for("EXIT=0");
+    check_html_colour_in_browser(&dir, &html, "TWSLA Heatmap", (0xd9, 0x4e, 0x5d), 50);
+
+    // By weekday: enter on Sunday 04:00 (50 records on six Sundays) searches them all.
+    let t = Tmux::start(&dir, "heatw", "heatmap -w");
+    let screen = t.wait_for("q: Quit");
+    let sunday = screen.lines().find(|l| l.starts_with("Sunday")).unwrap_or_default();
+    assert_eq!(sunday.split_whitespace().nth(5), Some("50"), "{screen}");
+    for _ in 0..4 {
+        t.key("Right");
+    }
+    t.key("Enter");
+    t.wait_for("[every Sunday 04:00 +1h0m0s]");
+    let shown = t.wait_for("Results 50/");
+    let rows: Vec<&str> = shown.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+    assert!(rows.len() >= 20 && rows.iter().all(|l| l[7..].starts_with("04:")), "{shown}");
+    let days: std::collections::BTreeSet<&str> = rows.iter().map(|l| &l[..6]).collect();
+    assert!(days.len() > 1, "{shown}");
+    t.key("q");
+    t.key("q");
+    t.wait_for("EXIT=0");
+});
+
+twtest!(tmux_relation_graph_and_time_mark, |dir| {
+    if !have("tmux", "-V") {
+        return;
+    }
+    dir.import(&[syslog()]).0.code(0);
+    let t = Tmux::start(&dir, "rel", "relation ip kv");
+    let screen = t.wait_for("q: Quit");
+    assert!(screen.contains("150.183.249.110") && screen.contains("uid=0"), "{screen}");
+    let csv = file(&dir, "rel.csv");
+    t.save(&csv);
+    t.wait_for("saved");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    // Values are whole matches of upstream's kv regex, trailing separator included.
+    assert!(text.starts_with("ip,kv,Count\n150.183.249.110,uid=0 ,80\n"), "{text}");
+    t.key("g");
+    t.wait_for("TWSLA relation graph");
+    let html = file(&dir, "rel.html");
+    t.save(&html);
+    t.wait_for("saved the chart to");
+    t.key("q");
+    t.key("q");
+    t.wait_for("EXIT=0");
+    check_html_in_browser(&dir, &html, "TWSLA relation graph");
+
+    // time: m marks the selected row; Diff counts from it.
+    let t = Tmux::start(&dir, "time", "time sshd");
+    let before = t.wait_for("q: Quit");
+    let row = |s: &str, i: usize| s.lines().nth(3 + i).unwrap_or_default().to_string();
+    assert!(row(&before, 3).trim_start().starts_with("38938.000"), "{before}");
+    t.key("Down");
+    t.key("Down");
+    t.key("m");
+    // The third row is marked and Diff now counts from it: the fourth row is 38937 s later.
+    let t0 = Instant::now();
+    let screen = loop {
+        let s = t.capture();
+        if row(&s, 2).starts_with('*') || t0.elapsed() > Duration::from_secs(30) {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(row(&screen, 2).starts_with('*') && !row(&screen, 0).starts_with('*'), "{screen}");
+    assert!(row(&screen, 3).trim_start().starts_with("38937.000"), "{screen}");
+    t.key("q");
+    t.wait_for("EXIT=0");
 });
