@@ -1,7 +1,14 @@
-//! `twsla import`: the progress line on stderr and the summary (moved from `mod.rs`).
+//! `twsla import`: the import screen or the progress line on stderr, and the summary.
+//!
+//! The screen ([`crate::tui::import`]) is shown when stdout is a terminal, `--ndjson` and
+//! `--quiet` are not given and no input is `-` (the screen's keyboard must not read the data
+//! on stdin); otherwise the one-line progress goes to stderr when it is a terminal. After the
+//! screen, the problems and the summary are printed as without it, so they stay in the
+//! scrollback.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 
@@ -76,17 +83,50 @@ pub(super) fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
         ..ImportOptions::default()
     };
     let mut writer = StoreWriter::open(&g.datastore, SegmentOptions::default())?;
-    let reporter = Reporter { tty: io::stderr().is_terminal(), quiet: a.quiet };
-    let report =
-        ingest::run_import(&mut writer, &sources, &opts, CompactPolicy::default(), &reporter)
-            .with_context(|| {
-                format!(
-                    "import into {} failed; the store keeps its last commit",
-                    g.datastore.display()
-                )
-            })?;
-    if reporter.tty && !a.quiet {
-        eprint!("\r\x1b[2K");
+    let failed =
+        || format!("import into {} failed; the store keeps its last commit", g.datastore.display());
+    let policy = CompactPolicy::default();
+    let screen = !a.quiet && super::tui::wanted(a.ndjson) && !sources.iter().any(|s| s == "-");
+    let mut report = None;
+    if screen {
+        let monitor = crate::tui::import::Monitor::new();
+        let ran = AtomicBool::new(false);
+        let shown = crate::tui::import::show(&g.datastore.display().to_string(), &monitor, |m| {
+            ran.store(true, Ordering::Relaxed);
+            ingest::run_import(&mut writer, &sources, &opts, policy, m)
+        });
+        match shown {
+            Ok(r) => {
+                let r = r.with_context(failed)?;
+                // The screen is gone: print its problems where they stay.
+                for p in &r.problems {
+                    eprintln!("twsla: warning: {p}");
+                }
+                report = Some(r);
+            }
+            Err(e) if !ran.load(Ordering::Relaxed) => {
+                eprintln!("twsla: warning: {e:#}; importing without the progress screen");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let report = match report {
+        Some(r) => r,
+        None => {
+            let reporter = Reporter { tty: io::stderr().is_terminal(), quiet: a.quiet };
+            let r = ingest::run_import(&mut writer, &sources, &opts, policy, &reporter)
+                .with_context(failed)?;
+            if reporter.tty && !a.quiet {
+                eprint!("\r\x1b[2K");
+            }
+            r
+        }
+    };
+    if report.cancelled && !a.quiet {
+        eprintln!(
+            "twsla: import cancelled: the records read were committed ({} inputs cut short, {} not started); run the same import again to read the rest",
+            report.incomplete, report.not_started
+        );
     }
     let mut out = io::stdout().lock();
     if a.ndjson {
@@ -116,12 +156,20 @@ pub(super) fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
         if !report.problems.is_empty() {
             extra.push(format!("problems={}", report.problems.len()));
         }
+        if report.cancelled {
+            extra.push(format!(
+                "cancelled=true incomplete={} notStarted={} segments={}",
+                human::comma(report.incomplete),
+                human::comma(report.not_started),
+                human::comma(report.segments)
+            ));
+        }
         if !extra.is_empty() {
             writeln!(out, "  records={} {}", human::comma(report.records), extra.join(" "))?;
         }
     }
     out.flush()?;
-    Ok(if report.problems.is_empty() && report.skipped_lines == 0 {
+    Ok(if report.problems.is_empty() && report.skipped_lines == 0 && !report.cancelled {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

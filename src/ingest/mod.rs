@@ -177,9 +177,25 @@ fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error>
     s.serialize_f64(d.as_secs_f64())
 }
 
+/// What an import is doing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the inputs (and building segments as batches arrive).
+    #[default]
+    Reading,
+    /// All input read (or the reading was cancelled): the last segments are being written.
+    Writing,
+    /// Committing the new segments and source states.
+    Committing,
+    /// Merging small segments (after a committed import).
+    Merging,
+}
+
 /// A live view of an import, for progress displays.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
+    /// What the import is doing.
+    pub stage: Stage,
     /// The source being read most recently.
     pub current: String,
     /// Sources started.

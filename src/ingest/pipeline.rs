@@ -27,7 +27,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::reader::{Batch, BatchSink, StreamStats};
 use super::source::{Job, SourceContext, expand_inputs, process_job};
-use super::{ImportError, ImportObserver, ImportOptions, ImportReport, Problem, Progress};
+use super::{ImportError, ImportObserver, ImportOptions, ImportReport, Problem, Progress, Stage};
 use crate::model::Nanos;
 use crate::store::{
     CompactPolicy, SegmentBuilder, SegmentFiles, SegmentRef, SourceState, Store, StoreError,
@@ -349,6 +349,8 @@ pub fn run_import(
     };
     let job_inputs: Vec<Arc<AtomicU64>> = (0..n_readers).map(|_| Arc::default()).collect();
     let live = Live { inputs: n_inputs, input_total, job_inputs: &job_inputs, router: &router };
+    // A first report at once: the inputs and their total size are known now.
+    observer.progress(&snapshot(&shared, &counters, t0, &live, Stage::Reading));
     let files = writer.segment_files();
     let store_view = writer.snapshot()?;
     let lines_cache = Mutex::new(HashMap::new());
@@ -392,12 +394,20 @@ pub fn run_import(
             std::thread::sleep(Duration::from_millis(20));
             if last.elapsed() >= Duration::from_millis(100) {
                 last = Instant::now();
-                observer.progress(&snapshot(&shared, &counters, t0, &live));
+                observer.progress(&snapshot(&shared, &counters, t0, &live, Stage::Reading));
             }
         }
         let mut panicked = false;
         for r in readers {
             panicked |= r.join().is_err();
+        }
+        observer.progress(&snapshot(&shared, &counters, t0, &live, Stage::Writing));
+        while workers.iter().any(|w| !w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(20));
+            if last.elapsed() >= Duration::from_millis(100) {
+                last = Instant::now();
+                observer.progress(&snapshot(&shared, &counters, t0, &live, Stage::Writing));
+            }
         }
         let mut segments: Result<Vec<SegmentRef>, StoreError> = Ok(Vec::new());
         for w in workers {
@@ -417,7 +427,7 @@ pub fn run_import(
         }
         (segments, panicked)
     });
-    observer.progress(&snapshot(&shared, &counters, t0, &live));
+    observer.progress(&snapshot(&shared, &counters, t0, &live, Stage::Committing));
     let cancelled = router.stop.load(Ordering::Relaxed);
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     if panicked {
@@ -446,7 +456,16 @@ pub fn run_import(
         }
         // The import is committed; a failed merge only leaves more, smaller segments. After a
         // cancel the user wants out: the next import merges.
-        match if cancelled { Ok(0) } else { writer.compact(compact) } {
+        // A cancel that came after all input was read skips the merge too.
+        let merged = if cancelled || observer.cancelled() {
+            Ok(0)
+        } else {
+            let mut p = observer_final(&report, t0, n_inputs, input_total);
+            p.stage = Stage::Merging;
+            observer.progress(&p);
+            writer.compact(compact)
+        };
+        match merged {
             Ok(n) => report.merged = n as u64,
             Err(e) => {
                 let p = Problem {
@@ -474,10 +493,39 @@ struct Live<'a> {
     router: &'a Router<'a>,
 }
 
-fn snapshot(shared: &Mutex<Shared>, c: &Counters, t0: Instant, live: &Live<'_>) -> Progress {
+/// Progress after the readers are gone (for the merge stage).
+fn observer_final(
+    r: &ImportReport,
+    t0: Instant,
+    inputs: u64,
+    input_total: Option<u64>,
+) -> Progress {
+    Progress {
+        stage: Stage::Merging,
+        current: String::new(),
+        files: r.files,
+        lines: r.lines,
+        bytes: r.bytes,
+        elapsed: t0.elapsed(),
+        inputs,
+        inputs_done: inputs.saturating_sub(r.incomplete + r.not_started),
+        input_bytes: input_total.unwrap_or(0),
+        input_total,
+        cancelling: false,
+    }
+}
+
+fn snapshot(
+    shared: &Mutex<Shared>,
+    c: &Counters,
+    t0: Instant,
+    live: &Live<'_>,
+    stage: Stage,
+) -> Progress {
     let current = shared.lock().map(|s| s.current.clone()).unwrap_or_default();
     let reading: u64 = live.job_inputs.iter().map(|j| j.load(Ordering::Relaxed)).sum();
     Progress {
+        stage,
         current,
         files: c.files.load(Ordering::Relaxed),
         lines: c.lines.load(Ordering::Relaxed),

@@ -611,6 +611,10 @@ fn import_text<C: SourceContext>(
         if sample_err.is_some() {
             let mut r = (&mut rest_of_sample).chain(ErrAfter(sample_err.take()));
             run(&mut r, id, name, start, &sample, ctx)?
+        } else if sample_len < SAMPLE_LEN as u64 {
+            // The sample ended at the end of the stream: do not read it again (a terminal
+            // as stdin would wait for a second end-of-file).
+            run(&mut rest_of_sample, id, name, start, &sample, ctx)?
         } else {
             let mut r = (&mut rest_of_sample).chain(s);
             run(&mut r, id, name, start, &sample, ctx)?

@@ -31,6 +31,7 @@ mod app;
 mod chart;
 mod color;
 mod format;
+pub mod import;
 mod prompt;
 mod render;
 mod save;

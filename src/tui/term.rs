@@ -12,12 +12,12 @@ use super::{App, Events, Input, Jobs, LoopOptions, Worker, run_loop};
 /// Owns the terminal while the UI runs; dropping it (normal return, `?` error, unwinding)
 /// restores the terminal. `ratatui::try_init` also installs a panic hook that restores it
 /// before the panic message is printed.
-struct TerminalGuard {
-    term: DefaultTerminal,
+pub(super) struct TerminalGuard {
+    pub(super) term: DefaultTerminal,
 }
 
 impl TerminalGuard {
-    fn new() -> Result<Self> {
+    pub(super) fn new() -> Result<Self> {
         match ratatui::try_init() {
             Ok(term) => {
                 // ratatui's hook restores the terminal, then prints. Keep it for panics of this
@@ -50,7 +50,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Terminal input through crossterm.
-struct TermEvents;
+pub(super) struct TermEvents;
 
 impl Events for TermEvents {
     fn next(&mut self, timeout: Duration) -> Result<Input> {

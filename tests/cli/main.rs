@@ -22,6 +22,7 @@ mod delay;
 mod extract;
 mod heatmap;
 mod import;
+mod import_cancel;
 mod incremental;
 mod ipinfo;
 mod relation;
