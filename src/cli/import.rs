@@ -4,10 +4,12 @@
 //! `--quiet` are not given and no input is `-` (the screen's keyboard must not read the data
 //! on stdin); otherwise the one-line progress goes to stderr when it is a terminal. After the
 //! screen, the problems and the summary are printed as without it, so they stay in the
-//! scrollback.
+//! scrollback. Without the screen, Ctrl-C (SIGINT) cancels the same way (unix): what was read
+//! is committed, and a second Ctrl-C ends the process at once (exit 130).
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
@@ -22,6 +24,48 @@ use crate::store::{CompactPolicy, SegmentOptions, StoreWriter};
 struct Reporter {
     tty: bool,
     quiet: bool,
+    /// Set by the first SIGINT.
+    interrupted: Arc<AtomicBool>,
+}
+
+/// SIGINT handlers for the time of an import: the first signal sets the flag (the import
+/// stops at record boundaries and commits), the next one exits at once with 130. Without
+/// them (not unix, or registration failed) Ctrl-C ends the process as before.
+struct Interrupt {
+    flag: Arc<AtomicBool>,
+    #[cfg(unix)]
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Interrupt {
+    fn install() -> Interrupt {
+        let flag = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::SIGINT;
+            use signal_hook::flag;
+            // Order matters: the exit is armed by the flag the second handler sets.
+            let ids = [
+                flag::register_conditional_shutdown(SIGINT, 130, flag.clone()),
+                flag::register(SIGINT, flag.clone()),
+            ]
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+            Interrupt { flag, ids }
+        }
+        #[cfg(not(unix))]
+        Interrupt { flag }
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 impl ImportObserver for Reporter {
@@ -35,12 +79,16 @@ impl ImportObserver for Reporter {
                 cur = format!("…{tail}");
             }
             eprint!(
-                "\r\x1b[2KLoading path={cur} line={} byte={} {}/s",
+                "\r\x1b[2KLoading path={cur} line={} byte={} {}/s{}",
                 human::comma(p.lines),
                 human::bytes(p.bytes),
-                human::bytes((p.bytes as f64 / secs) as u64)
+                human::bytes((p.bytes as f64 / secs) as u64),
+                if p.cancelling { " cancelling… (Ctrl-C again: stop at once)" } else { "" }
             );
         }
+    }
+    fn cancelled(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
     }
     fn problem(&self, p: &Problem) {
         if self.tty && !self.quiet {
@@ -113,9 +161,15 @@ pub(super) fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
     let report = match report {
         Some(r) => r,
         None => {
-            let reporter = Reporter { tty: io::stderr().is_terminal(), quiet: a.quiet };
+            let interrupt = Interrupt::install();
+            let reporter = Reporter {
+                tty: io::stderr().is_terminal(),
+                quiet: a.quiet,
+                interrupted: interrupt.flag.clone(),
+            };
             let r = ingest::run_import(&mut writer, &sources, &opts, policy, &reporter)
                 .with_context(failed)?;
+            drop(interrupt);
             if reporter.tty && !a.quiet {
                 eprint!("\r\x1b[2K");
             }

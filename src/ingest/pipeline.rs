@@ -6,7 +6,7 @@
 //! * the calling thread reports progress every 100 ms and commits at the end.
 //!
 //! Cancelling ([`ImportObserver::cancelled`], polled by the readers): readers stop at a record
-//! boundary (see [`super::reader::read_stream`]) and open no further input; the workers write
+//! boundary (see `reader::read_stream`) and open no further input; the workers write
 //! what they were sent, and the run commits it like any other. Each source cut short keeps
 //! its state in the manifest (`consumed`, `lines`, `last_ts`, `incomplete`), so the next
 //! import resumes it the way it resumes a grown file, storing only the records not yet

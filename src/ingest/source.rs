@@ -785,3 +785,122 @@ mod tests {
         assert_eq!(single_source_identity(&Job::Stdin), None);
     }
 }
+
+#[cfg(test)]
+mod cancel_tests {
+    use std::cell::{Cell, RefCell};
+    use std::sync::Arc;
+
+    use super::super::pipeline::Counters;
+    use super::super::reader::Batch;
+    use super::*;
+
+    /// Keeps every record sent; cancels once polled `after` times.
+    struct Keep {
+        recs: Vec<(u64, Vec<u8>)>,
+        after: u64,
+        polls: Cell<u64>,
+    }
+
+    impl BatchSink for Keep {
+        fn fresh(&mut self) -> Batch {
+            Batch::default()
+        }
+        fn send(&mut self, b: Batch) -> Result<(), ()> {
+            for r in &b.recs {
+                let t = &b.text[r.off as usize..(r.off + r.len) as usize];
+                self.recs.push((r.line, t.to_vec()));
+            }
+            Ok(())
+        }
+        fn cancelled(&self) -> bool {
+            let n = self.polls.get();
+            self.polls.set(n + 1);
+            n >= self.after
+        }
+    }
+
+    struct Ctx {
+        opts: ImportOptions,
+        sink: Keep,
+        done: RefCell<Vec<(Option<SourceState>, StreamStats)>>,
+    }
+
+    impl SourceContext for Ctx {
+        type Sink = Keep;
+        fn lookup(&self, _identity: &str) -> (u32, Option<SourceState>) {
+            (0, None)
+        }
+        fn finished(&self, state: Option<SourceState>, stats: StreamStats) {
+            self.done.borrow_mut().push((state, stats));
+        }
+        fn problem(&self, p: Problem) {
+            panic!("unexpected problem {p}");
+        }
+        fn sink(&mut self) -> &mut Keep {
+            &mut self.sink
+        }
+        fn started(&self, _name: &str) {}
+        fn counters(&self) -> Arc<Counters> {
+            Arc::default()
+        }
+        fn unchanged(&self) {}
+        fn options(&self) -> &ImportOptions {
+            &self.opts
+        }
+        fn stored_lines(&self, _id: u32) -> Arc<roaring::RoaringTreemap> {
+            Arc::default()
+        }
+        fn import_time(&self) -> Nanos {
+            0
+        }
+    }
+
+    fn read(data: &[u8], after: u64) -> Ctx {
+        let mut ctx = Ctx {
+            opts: ImportOptions { utc: true, ..ImportOptions::default() },
+            sink: Keep { recs: Vec::new(), after, polls: Cell::new(0) },
+            done: RefCell::default(),
+        };
+        let mut cur = Cursor::new(data);
+        import_text("stdin@test", "-", Content::Stream(&mut cur), None, &mut ctx).unwrap();
+        ctx
+    }
+
+    #[test]
+    fn cancelled_stdin_keeps_a_prefix_and_says_it_cannot_resume() {
+        // Multi-line records (2 or 3 lines) so that a stop inside one would show.
+        let mut data = String::new();
+        for i in 0..2000 {
+            data.push_str(&format!("2024-05-06T07:08:{:02}Z stdin event {i}\n", i % 60));
+            data.push_str(&format!("  detail {i}\n"));
+            if i % 2 == 0 {
+                data.push_str("  more\n");
+            }
+        }
+        let full = read(data.as_bytes(), u64::MAX);
+        let full_recs = full.sink.recs.clone();
+        assert_eq!(full_recs.len(), 2000);
+        let polls = full.sink.polls.get();
+        assert!(polls >= 10, "polls {polls}");
+        assert!(full.done.borrow()[0].1.problems.is_empty());
+        for after in [1, polls / 3, polls / 2, polls - 2] {
+            let ctx = read(data.as_bytes(), after);
+            let got = &ctx.sink.recs;
+            assert!(!got.is_empty() && got.len() < full_recs.len(), "after {after}: {}", got.len());
+            assert_eq!(got[..], full_recs[..got.len()], "after {after}: not a prefix");
+            let done = ctx.done.borrow();
+            let (state, stats) = &done[0];
+            assert!(stats.stopped);
+            let state = state.as_ref().unwrap();
+            assert!(state.incomplete && state.records == got.len() as u64);
+            assert_eq!(stats.problems.len(), 1, "{:?}", stats.problems);
+            let p = &stats.problems[0];
+            assert_eq!((p.source.as_str(), p.kind), ("-", ProblemKind::Cancelled));
+            assert!(p.message.contains("cannot be resumed"), "{}", p.message);
+            // The stop is just before the first record not stored.
+            let next_line = full_recs[got.len()].0;
+            assert_eq!(state.lines, next_line - 1, "after {after}");
+        }
+    }
+}

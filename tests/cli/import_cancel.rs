@@ -249,3 +249,23 @@ twtest!(tmux_shows_the_import_screen_and_the_cancelled_summary, |dir| {
     assert!(!screen.contains("Problems ("), "the screen was not left:\n{screen}");
     assert_eq!(dir.cmd("verify").run().code, 0);
 });
+
+twtest!(ctrl_c_without_the_screen_cancels_and_commits, |dir| {
+    // `--ndjson`: no screen, the progress line on the terminal's stderr; Ctrl-C (SIGINT from
+    // the terminal) cancels like `q` does on the screen.
+    let logs = big_input(&dir);
+    let Some(mut pty) = Pty::start(&dir, &format!("import --ndjson {logs}")) else { return };
+    pty.wait_for("Loading path=");
+    pty.send("\x03");
+    let (code, out) = pty.finish();
+    assert!(!out.contains(ENTER_ALT), "{out:?}");
+    assert_eq!(code, 1, "{out:?}");
+    assert!(out.contains("\"cancelled\":true"), "{out:?}");
+    assert!(out.contains("twsla: import cancelled"), "{out:?}");
+    assert_eq!(dir.cmd("verify").run().code, 0);
+    let stored = all_rows(&dir, dir.store()).len();
+    assert!(stored > 0 && stored < 240_000, "{stored}");
+    let (o, s) = dir.import(&[&logs]);
+    o.code(0);
+    assert_eq!(s.records as usize + stored, 240_000, "{s:?}");
+});
