@@ -195,6 +195,14 @@ pub(super) fn import(g: &Global, a: &ImportArgs) -> Result<ExitCode> {
             human::go_duration(report.elapsed)
         )?;
         let mut extra = Vec::new();
+        // New sources matter once some input was imported before (or is left for later).
+        if report.new_sources > 0 && (report.unchanged > 0 || report.grown > 0 || report.cancelled)
+        {
+            extra.push(format!("new={}", human::comma(report.new_sources)));
+        }
+        if report.grown > 0 {
+            extra.push(format!("grown={}", human::comma(report.grown)));
+        }
         if report.unchanged > 0 {
             extra.push(format!("unchanged={}", human::comma(report.unchanged)));
         }

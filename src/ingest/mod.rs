@@ -153,6 +153,11 @@ pub struct ImportReport {
     pub skipped_lines: u64,
     /// Sources unchanged since the last import.
     pub unchanged: u64,
+    /// Sources whose records were stored for the first time (new or replaced content).
+    pub new_sources: u64,
+    /// Sources imported before that got more records (grown, or completed after a filtered,
+    /// limited or cancelled import).
+    pub grown: u64,
     /// Segments written.
     pub segments: u64,
     /// Segments merged after the import.

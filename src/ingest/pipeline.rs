@@ -154,6 +154,8 @@ impl<'a> SourceContext for ReaderCtx<'a> {
         r.out_of_range += stats.out_of_range;
         r.filtered += stats.filtered;
         r.skipped_lines += stats.skipped_lines;
+        r.new_sources += u64::from(stats.new_source);
+        r.grown += u64::from(stats.grown);
         r.problems.extend(stats.problems);
         if let Some(st) = state {
             let id = st.id as usize;

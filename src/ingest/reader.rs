@@ -86,6 +86,10 @@ pub(crate) struct StreamStats {
     /// The import was cancelled and reading stopped at a record boundary before the end:
     /// `bytes` and `lines` end just before the first record not read.
     pub stopped: bool,
+    /// Records were stored from content not imported before (set by the caller).
+    pub new_source: bool,
+    /// Records were stored from a source imported before (set by the caller).
+    pub grown: bool,
 }
 
 impl StreamStats {

@@ -631,6 +631,11 @@ fn import_text<C: SourceContext>(
         ctx.unchanged();
     }
     let mut stats = stats;
+    // New content (first import, or a placeholder never read, or a replaced file) versus
+    // more of content imported before (grown, or completed after a filter or a cancel).
+    let fresh = same.is_none_or(|p| p.consumed == 0 && p.records == 0);
+    stats.new_source = fresh && stats.records > 0;
+    stats.grown = !fresh && stats.records > 0;
     if stats.stopped && name == "-" {
         stats.problems.push(Problem {
             source: name.to_string(),

@@ -177,6 +177,7 @@ fn cancelled_imports_are_completed_by_the_next_import() {
     let rep = import(&one_shot, &inputs, &o, &counter);
     assert!(!rep.cancelled && rep.incomplete == 0 && rep.not_started == 0, "{rep:?}");
     assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    assert_eq!((rep.new_sources, rep.grown), (8, 0), "{rep:?}");
     let full = records(&one_shot);
     assert_eq!(lines_by_source(&full).len(), 8, "sources of the inputs");
     let polls = counter.polls.load(Ordering::Relaxed);
@@ -197,7 +198,13 @@ fn cancelled_imports_are_completed_by_the_next_import() {
         // Cancel the completion too, then complete: still no duplicate and no loss.
         let rep2 = import(&store, &inputs, &o, &CancelAfter::new(after / 2 + 1));
         check_prefix(&store, &full, &format!("{label}, then after {}", after / 2 + 1));
+        let before = lines_by_source(&records(&store));
+        let have = |p: &String| before.get(p).map_or(0, Vec::len);
+        let f = lines_by_source(&full);
+        let want_new = f.keys().filter(|p| have(p) == 0).count() as u64;
+        let want_grown = f.iter().filter(|(p, v)| have(p) > 0 && have(p) < v.len()).count() as u64;
         let rep3 = import(&store, &inputs, &o, &Quiet);
+        assert_eq!((rep3.new_sources, rep3.grown), (want_new, want_grown), "{label}: {rep3:?}");
         assert!(!rep3.cancelled && rep3.incomplete == 0, "{label}: {rep3:?}");
         assert_eq!(records(&store), full, "{label}: completed store differs ({rep2:?})");
         let m = Store::open(&store).unwrap().manifest().clone();
@@ -205,6 +212,7 @@ fn cancelled_imports_are_completed_by_the_next_import() {
         // A further import finds nothing new.
         let rep4 = import(&store, &inputs, &o, &Quiet);
         assert_eq!(rep4.records, 0, "{label}: {rep4:?}");
+        assert_eq!((rep4.new_sources, rep4.grown, rep4.unchanged), (0, 0, 8), "{label}: {rep4:?}");
     }
     assert!(cut_some >= 5, "only {cut_some} cancel points cut a source short");
 }

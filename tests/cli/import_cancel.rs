@@ -159,6 +159,7 @@ twtest!(q_cancels_the_import_screen_and_the_next_import_completes_it, |dir| {
     o.code(0);
     assert!(!s.cancelled && s.incomplete == 0 && s.not_started == 0, "{s:?}");
     assert_eq!(s.records as usize, 240_000 - partial.len(), "{s:?}");
+    assert!(s.new_sources + s.grown > 0 && s.new_sources + s.grown <= 120, "{s:?}");
     let one_shot = dir.join("one-shot");
     let o = dir.cmd_on(&one_shot, "import").arg("--ndjson").arg(&logs).run();
     o.code(0);
@@ -273,4 +274,17 @@ twtest!(ctrl_c_without_the_screen_cancels_and_commits, |dir| {
     let (o, s) = dir.import(&[&logs]);
     o.code(0);
     assert_eq!(s.records as usize + stored, 240_000, "{s:?}");
+});
+
+twtest!(summary_counts_new_and_grown_sources, |dir| {
+    let line = |i: u32| format!("2024-01-02T03:04:{:02}Z host app: event {i}\n", i % 60);
+    dir.write("a.log", line(1));
+    dir.write("b.log", line(2));
+    let (_, s) = dir.import(&["a.log", "b.log"]);
+    assert_eq!((s.new_sources, s.grown, s.unchanged), (2, 0, 0), "{s:?}");
+    dir.append("a.log", line(3));
+    dir.write("c.log", line(4));
+    let out = dir.cmd("import").args(&["a.log", "b.log", "c.log"]).run();
+    out.code(0);
+    assert_eq!(out.lines()[1], "  records=2 new=1 grown=1 unchanged=1", "{out:?}");
 });

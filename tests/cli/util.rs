@@ -322,6 +322,8 @@ pub struct Summary {
     pub filtered: u64,
     pub skipped_lines: u64,
     pub unchanged: u64,
+    pub new_sources: u64,
+    pub grown: u64,
     pub segments: u64,
     pub merged: u64,
     pub cancelled: bool,
