@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::AnalyzeError;
 use super::runner::{self, ScanStats};
-use crate::model::Nanos;
+use crate::model::{Nanos, civil_from_days};
 use crate::query::{Filter, TimeRange};
 use crate::store::{Store, StoreError};
 
@@ -265,19 +265,6 @@ pub fn weekly_ranges(span: TimeRange, weekday: u8, hour: u8, utc: bool) -> Vec<T
         day += 7;
     }
     out
-}
-
-/// `(year, month, day)` of a day number (days since 1970-01-01, proleptic Gregorian).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -118,7 +118,8 @@ pub(super) fn delay_cmd(g: &Global, a: &DelayArgs) -> Result<ExitCode> {
 }
 
 pub(super) fn heatmap_cmd(g: &Global, a: &HeatmapArgs) -> Result<ExitCode> {
-    use crate::analyze::heatmap::{self, Day, HeatmapBy, HeatmapConfig, WEEKDAYS, civil_from_days};
+    use crate::analyze::heatmap::{self, Day, HeatmapBy, HeatmapConfig, WEEKDAYS};
+    use crate::model::civil_from_days;
     let cfg = HeatmapConfig {
         filter: Filter::new(&filter_spec(g, &a.filters))?,
         range: time_range(g)?,

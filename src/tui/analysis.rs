@@ -41,11 +41,12 @@ use super::format;
 use super::prompt::PromptKind;
 use super::table::{Cursor, Detail, Sort, Tabular, draw_table};
 use super::worker::Summary;
-use crate::analyze::heatmap::{self, Day, HeatmapRow, WEEKDAYS, civil_from_days};
+use crate::analyze::heatmap::{self, Day, HeatmapRow, WEEKDAYS};
 use crate::analyze::relation;
 use crate::analyze::timeview::TimeSummary;
 use crate::chart::{ChartSpec, Series, TimeSeries};
 use crate::model::Nanos;
+use crate::model::civil_from_days;
 use crate::output::human::comma;
 use crate::query::TimeRange;
 

@@ -149,7 +149,7 @@ impl TimestampParser {
         TimestampParser {
             utc: opts.utc,
             limit_wall,
-            limit_year: formats::year_of_days(limit_wall.div_euclid(86_400)),
+            limit_year: crate::model::civil_from_days(limit_wall.div_euclid(86_400)).0 as i32,
             context: None,
             hint: None,
             cache: OffsetCache::new(rules),
