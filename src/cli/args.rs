@@ -303,10 +303,10 @@ pub struct AnomalyArgs {
     /// (either may be empty); lines without them are skipped.
     #[arg(short = 'e', long = "extract")]
     pub extract: Option<String>,
-    /// What becomes the vector: line (the whole line, upstream) or request (access-log
-    /// lines: the percent-decoded, lower-case request URI; walu: the raw request; other
-    /// lines: the whole line).
-    #[arg(long, value_enum, default_value = "line")]
+    /// What becomes the vector: request (access-log lines: the percent-decoded, lower-case
+    /// request URI; walu: the raw request; other lines: the whole line; not upstream: on web
+    /// logs it ranks attacks far higher) or line (the whole line, as upstream).
+    #[arg(long, value_enum, default_value = "request")]
     pub part: crate::analyze::anomaly::Part,
     /// Seed of the random generator (same seed and data = same scores).
     #[arg(long, default_value_t = 1)]
@@ -314,8 +314,9 @@ pub struct AnomalyArgs {
     /// Trees of the isolation forest.
     #[arg(long, default_value_t = 1000)]
     pub trees: usize,
-    /// Sample size per tree (smaller when there are fewer lines).
-    #[arg(long, default_value_t = 256)]
+    /// Lines drawn per tree (all when there are fewer; upstream: 256, which rarely draws a
+    /// line with a rare keyword, so the trees cannot tell it apart).
+    #[arg(long, default_value_t = 4096)]
     pub sample: usize,
     /// Only the N highest scores (0 = all lines).
     #[arg(short = 'n', long = "top", default_value_t = 0)]

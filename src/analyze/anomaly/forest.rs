@@ -14,9 +14,7 @@
 //! attributes), and trees hold row indexes instead of deep copies of the data.
 //!
 //! Memory: the trees (at most `2 × sample` nodes each, 24 bytes per node); training reads
-//! the data in place.
-
-use std::collections::HashMap;
+//! the data in place (sparse data: plus a scratch table of 24 bytes per attribute and thread).
 
 use rayon::prelude::*;
 
@@ -114,32 +112,77 @@ impl Data for Sparse {
     }
 
     fn varying(&self, rows: &[usize]) -> Vec<(u32, f64, f64)> {
-        let mut seen: HashMap<u32, (usize, f64, f64)> = HashMap::new();
-        for &r in rows {
-            for &(a, v) in self.rows[r].iter() {
-                let e = seen.entry(a).or_insert((0, v, v));
-                e.0 += 1;
-                e.1 = e.1.min(v);
-                e.2 = e.2.max(v);
+        // Per attribute seen in the rows: how many rows have it and its range, in a scratch
+        // table of this thread indexed by attribute (this runs at every node of every tree;
+        // one pass, no hashing, no sorting of the values). Slots carry the stamp of the call
+        // that last wrote them, so the table is never cleared.
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (stamp, table) = &mut *guard;
+            *stamp += 1;
+            let now = *stamp;
+            let mut seen: Vec<u32> = Vec::new();
+            for &r in rows {
+                for &(a, v) in self.rows[r].iter() {
+                    let i = a as usize;
+                    if i >= table.len() {
+                        table.resize(i + 1, Slot::default());
+                    }
+                    let slot = &mut table[i];
+                    if slot.stamp != now {
+                        *slot = Slot { stamp: now, n: 0, lo: v, hi: v };
+                        seen.push(a);
+                    }
+                    slot.n += 1;
+                    slot.lo = slot.lo.min(v);
+                    slot.hi = slot.hi.max(v);
+                }
             }
-        }
-        let mut out: Vec<(u32, f64, f64)> = seen
-            .into_iter()
-            .filter_map(|(a, (n, lo, hi))| {
-                // Rows without the attribute have 0.
-                let (lo, hi) = if n < rows.len() { (lo.min(0.0), hi.max(0.0)) } else { (lo, hi) };
-                (lo < hi).then_some((a, lo, hi))
-            })
-            .collect();
-        out.sort_unstable_by_key(|e| e.0);
-        out
+            seen.sort_unstable();
+            seen.into_iter()
+                .filter_map(|a| {
+                    let slot = &table[a as usize];
+                    // Rows without the attribute have 0 (a row holds an attribute once).
+                    let (lo, hi) = if (slot.n as usize) < rows.len() {
+                        (slot.lo.min(0.0), slot.hi.max(0.0))
+                    } else {
+                        (slot.lo, slot.hi)
+                    };
+                    (lo < hi).then_some((a, lo, hi))
+                })
+                .collect()
+        })
     }
+}
+
+/// A slot of the scratch table of [`Sparse::varying`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    stamp: u64,
+    n: u32,
+    lo: f64,
+    hi: f64,
+}
+
+thread_local! {
+    /// The scratch table of [`Sparse::varying`] with the stamp of its last call: 24 bytes
+    /// per attribute (the vocabulary), per thread.
+    static SCRATCH: std::cell::RefCell<(u64, Vec<Slot>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Node {
-    Leaf { size: u32 },
-    Split { attr: u32, at: f64, left: u32, right: u32 },
+    /// `size`: the records the leaf stands for, in units of the sample.
+    Leaf {
+        size: f64,
+    },
+    Split {
+        attr: u32,
+        at: f64,
+        left: u32,
+        right: u32,
+    },
 }
 
 /// One isolation tree.
@@ -158,12 +201,36 @@ pub fn c(n: usize) -> f64 {
     2.0 * ((n - 1.0).ln() + 0.577_215_664_9) - 2.0 * (n - 1.0) / n
 }
 
+/// [`c`] for a leaf standing for `x` records (not necessarily whole): 0 up to 1, linear
+/// from 1 to 2 (where the formula would dip below 0), the formula from 2 on.
+pub fn c_mass(x: f64) -> f64 {
+    if x <= 1.0 {
+        0.0
+    } else if x < 2.0 {
+        (x - 1.0) * c(2)
+    } else {
+        2.0 * ((x - 1.0).ln() + 0.577_215_664_9) - 2.0 * (x - 1.0) / x
+    }
+}
+
+/// Progress and cancellation of training.
+pub trait Control: Sync {
+    /// True when the caller wants training to stop (trees not yet started are skipped).
+    fn cancelled(&self) -> bool {
+        false
+    }
+    /// `n` more trees are done.
+    fn step(&self, _n: u64) {}
+}
+
+impl Control for () {}
+
 /// The forest's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// Trees.
     pub trees: usize,
-    /// Rows per tree (capped at the number of rows).
+    /// Records per tree (capped at the number of records).
     pub sample: usize,
     /// Seed.
     pub seed: u64,
@@ -171,7 +238,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { trees: 1000, sample: 256, seed: 1 }
+        Params { trees: 1000, sample: 4096, seed: 1 }
     }
 }
 
@@ -183,29 +250,37 @@ pub struct Forest {
 }
 
 /// Draws `k` distinct indexes below `n` (Floyd's algorithm), sorted.
+#[cfg(test)]
 fn sample(rng: &mut Rng, n: usize, k: usize) -> Vec<usize> {
+    sample_u64(rng, n as u64, k).into_iter().map(|i| i as usize).collect()
+}
+
+/// [`sample`] over `u64` indexes (records may outnumber `usize` on small targets).
+fn sample_u64(rng: &mut Rng, n: u64, k: usize) -> Vec<u64> {
     let mut set = std::collections::HashSet::with_capacity(k);
-    for j in n - k..n {
-        let t = rng.below(j + 1);
+    for j in n - k as u64..n {
+        let t = ((u128::from(rng.next_u64()) * u128::from(j + 1)) >> 64) as u64;
         if !set.insert(t) {
             set.insert(j);
         }
     }
-    let mut v: Vec<usize> = set.into_iter().collect();
+    let mut v: Vec<u64> = set.into_iter().collect();
     v.sort_unstable();
     v
 }
 
+/// Builds the subtree of `rows`, row `rows[i]` drawn `mult[i]` times (both are reordered).
 fn build<D: Data + ?Sized>(
     d: &D,
     rows: &mut [usize],
+    mult: &mut [u32],
     depth: u32,
     limit: u32,
     rng: &mut Rng,
     nodes: &mut Vec<Node>,
 ) -> u32 {
     let id = nodes.len() as u32;
-    nodes.push(Node::Leaf { size: rows.len() as u32 });
+    nodes.push(Node::Leaf { size: mult.iter().map(|&m| f64::from(m)).sum() });
     if rows.len() <= 1 || depth >= limit {
         return id;
     }
@@ -224,35 +299,88 @@ fn build<D: Data + ?Sized>(
     for j in 0..rows.len() {
         if d.value(rows[j], attr) < at {
             rows.swap(i, j);
+            mult.swap(i, j);
             i += 1;
         }
     }
     let (l, r) = rows.split_at_mut(i);
-    let left = build(d, l, depth + 1, limit, rng, nodes);
-    let right = build(d, r, depth + 1, limit, rng, nodes);
+    let (ml, mr) = mult.split_at_mut(i);
+    let left = build(d, l, ml, depth + 1, limit, rng, nodes);
+    let right = build(d, r, mr, depth + 1, limit, rng, nodes);
     nodes[id as usize] = Node::Split { attr, at, left, right };
     id
 }
 
 impl Forest {
-    /// Trains on every row of `d`. Tree `t` uses its own generator seeded from
-    /// `(seed, t)`, so the result does not depend on the thread count.
+    /// Trains on every row of `d`, each row one record. Tree `t` uses its own generator
+    /// seeded from `(seed, t)`, so the result does not depend on the thread count.
     pub fn train<D: Data + ?Sized>(d: &D, p: Params) -> Forest {
-        let n = d.rows();
-        let k = p.sample.min(n);
+        Self::train_with(d, None, p, &())
+    }
+
+    /// Trains on the rows of `d`, row `r` standing for `counts[r]` records (each row one
+    /// record without `counts`): each tree draws `sample` distinct records, as in the paper,
+    /// and holds each row drawn once with the number of its records drawn. A tree is the
+    /// one a sample of records would give (splits depend on which rows are present, a leaf's
+    /// size is its records), but costs what the distinct rows drawn cost: few, when lines
+    /// repeat (the keyword modes have a few dozen distinct vectors).
+    ///
+    /// Trees not started when `ctl` reports cancellation are left out (the forest may then
+    /// have fewer trees, or none).
+    pub fn train_with<D: Data + ?Sized>(
+        d: &D,
+        counts: Option<&[u64]>,
+        p: Params,
+        ctl: &dyn Control,
+    ) -> Forest {
+        let records: u64 = counts.map_or(d.rows() as u64, |c| c.iter().sum());
+        let k = (p.sample as u64).min(records) as usize;
         if k == 0 {
             return Forest { trees: Vec::new(), sample: 0 };
         }
+        // Record `i` belongs to the first row whose cumulative count exceeds `i`.
+        let cumulative: Vec<u64> = counts
+            .map(|c| {
+                c.iter()
+                    .scan(0u64, |acc, &x| {
+                        *acc += x;
+                        Some(*acc)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let limit = (k as f64).log2().ceil() as u32;
         let trees = (0..p.trees)
             .into_par_iter()
-            .map(|t| {
+            .filter_map(|t| {
+                if ctl.cancelled() {
+                    return None;
+                }
                 let mut seeder = Rng::new(p.seed ^ (t as u64).wrapping_mul(0xd134_2543_de82_ef95));
                 let mut rng = Rng::new(seeder.next_u64());
-                let mut rows = sample(&mut rng, n, k);
-                let mut nodes = Vec::with_capacity(2 * k);
-                build(d, &mut rows, 0, limit, &mut rng, &mut nodes);
-                Tree { nodes }
+                // Sorted record indexes give sorted rows: equal rows are adjacent.
+                let drawn = sample_u64(&mut rng, records, k);
+                let mut rows: Vec<usize> = Vec::with_capacity(k);
+                let mut mult: Vec<u32> = Vec::with_capacity(k);
+                for i in drawn {
+                    let r = if counts.is_some() {
+                        cumulative.partition_point(|&c| c <= i)
+                    } else {
+                        i as usize
+                    };
+                    if rows.last() == Some(&r) {
+                        if let Some(m) = mult.last_mut() {
+                            *m += 1;
+                        }
+                    } else {
+                        rows.push(r);
+                        mult.push(1);
+                    }
+                }
+                let mut nodes = Vec::with_capacity(2 * rows.len());
+                build(d, &mut rows, &mut mult, 0, limit, &mut rng, &mut nodes);
+                ctl.step(1);
+                Some(Tree { nodes })
             })
             .collect();
         Forest { trees, sample: k }
@@ -264,7 +392,7 @@ impl Forest {
         let mut depth = 0.0;
         loop {
             match tree.nodes[id] {
-                Node::Leaf { size } => return depth + c(size as usize),
+                Node::Leaf { size } => return depth + c_mass(size),
                 Node::Split { attr, at, left, right } => {
                     id = if d.value(r, attr) < at { left } else { right } as usize;
                     depth += 1.0;
@@ -365,6 +493,57 @@ mod tests {
         }
         let other = Forest::train(&d, Params { seed: 6, ..p });
         assert!((0..400).any(|r| other.score(&d, r) != many.score(&d, r)));
+    }
+
+    /// A row with a count is the same as that many equal rows in a row: the same draws,
+    /// the same trees, the same scores.
+    #[test]
+    fn counts_equal_repeated_rows() {
+        let distinct: Vec<[f64; 2]> = (0..40).map(|i| [f64::from(i % 7), f64::from(i)]).collect();
+        let counts: Vec<u64> = (0..40).map(|i| [1, 30, 2, 5][i % 4]).collect();
+        let mut repeated = Vec::new();
+        for (v, &c) in distinct.iter().zip(&counts) {
+            for _ in 0..c {
+                repeated.extend(v);
+            }
+        }
+        let d = Dense { dim: 2, values: distinct.concat() };
+        let r = Dense { dim: 2, values: repeated };
+        let p = Params { trees: 40, sample: 64, seed: 8 };
+        let with_counts = Forest::train_with(&d, Some(&counts), p, &());
+        let plain = Forest::train(&r, p);
+        let mut first = 0;
+        for (i, &c) in counts.iter().enumerate() {
+            assert_eq!(with_counts.score(&d, i), plain.score(&r, first), "row {i}");
+            first += c as usize;
+        }
+        // The rare rows (count 1) score higher than the common ones (count 30) on average.
+        let mean = |k: u64| {
+            let s: Vec<f64> =
+                (0..40).filter(|&i| counts[i] == k).map(|i| with_counts.score(&d, i)).collect();
+            s.iter().sum::<f64>() / s.len() as f64
+        };
+        assert!(mean(1) > mean(30) + 0.03, "{} {}", mean(1), mean(30));
+    }
+
+    /// Cancellation skips the trees not yet started; steps count the trees built.
+    #[test]
+    fn cancelled_training_stops() {
+        struct Stop(std::sync::atomic::AtomicU64);
+        impl Control for Stop {
+            fn cancelled(&self) -> bool {
+                self.0.load(std::sync::atomic::Ordering::Relaxed) >= 3
+            }
+            fn step(&self, n: u64) {
+                self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let d = Dense { dim: 1, values: (0..500).map(f64::from).collect() };
+        let stop = Stop(std::sync::atomic::AtomicU64::new(0));
+        let f = Forest::train_with(&d, None, Params { trees: 100_000, sample: 64, seed: 1 }, &stop);
+        let built = stop.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((3..1000).contains(&built), "{built}");
+        assert_eq!(f.trees.len() as u64, built);
     }
 
     #[test]
