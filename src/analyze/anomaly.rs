@@ -390,13 +390,12 @@ fn train_and_score<D: forest::Data>(d: &D, counts: &[u64], params: Params) -> Ve
     let rows: Vec<usize> = (0..d.rows()).collect();
     rows.par_chunks(SCORE_CHUNK)
         .flat_map_iter(|chunk| {
-            let done = !score.cancelled();
-            let v: Vec<Option<f64>> =
-                chunk.iter().map(|&r| done.then(|| forest.score(d, r))).collect();
-            if done {
-                score.step(chunk.len() as u64);
+            if score.cancelled() {
+                return vec![None; chunk.len()];
             }
-            v
+            let v = forest.score_block(d, chunk);
+            score.step(chunk.len() as u64);
+            v.into_iter().map(Some).collect()
         })
         .collect()
 }
@@ -531,7 +530,7 @@ pub fn score_text(st: &TextState, params: Params) -> (Vec<(RecKey, f64)>, Anomal
             .collect();
         row.sort_unstable_by_key(|e| e.0);
         let row = row.into_boxed_slice();
-        sparse.rows.push(row);
+        sparse.push(row);
     }
     let mut rows = st.rows.clone();
     rows.sort_unstable();
