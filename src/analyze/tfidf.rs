@@ -22,45 +22,67 @@
 //! (`null` in NDJSON) statistics, because nothing is similar to them.
 //!
 //! # Algorithm (exact, not O(n²))
-//! Upstream compares every pair. Here: documents with equal term vectors are grouped (with
-//! their multiplicity), and an inverted index maps each term to the groups holding it. For
-//! each group, in parallel:
-//! 1. *witness phase*: exact cosines with nearby groups of the same template (equal
-//!    digit-free terms), then with groups from the postings of the rarest terms, with a fixed
-//!    budget; as soon as more than `count` documents are more similar than `limit` the group
-//!    is proven not rare;
+//! Upstream compares every pair. Here the scan tokenizes in parallel and adds each line to
+//! one shared, compact table ([`Lines`]): distinct texts (by a 128-bit hash), their distinct
+//! term vectors (by a 128-bit hash of the sorted term hashes) and terms (by 128-bit hash),
+//! each numbered with `u32` ids; equal hashes are taken as equal. Terms that only one vector
+//! holds count in its norm but are then dropped (they are in no dot product). Vectors keep
+//! their multiplicity (the distinct lines that share them) and an inverted index (postings,
+//! one flat array) maps each term to the vectors holding it. For each vector, in parallel:
+//! 1. *witness phase*: exact cosines with the nearest (in time) vectors of the same
+//!    template (equal digit-free terms), then with vectors from the postings of its rarest
+//!    terms, with a fixed budget; as soon as more than `count` documents are more similar
+//!    than `limit` the vector is proven not rare. Such a similarity is symmetric: with
+//!    `count` 0 (and for `-n`) it also decides the other vector without any search;
 //! 2. *bounded phase*: the terms are taken rarest first and their postings accumulated only
-//!    while the remaining terms could still lift an untouched group above `limit` (each
-//!    term's share of any cosine is bounded by its largest `count / norm`); touched groups
-//!    whose partial cosine plus that bound stays at or below `limit` are skipped, the others
-//!    get their exact cosine. Common lines are proven here without walking the postings of
-//!    their most common terms;
-//! 3. *exact phase* (groups still undecided, i.e. rare or nearly so): dot products with
-//!    every group that shares a term are accumulated through the postings, which gives the
-//!    exact count and the exact min/mean/max (documents sharing no term have similarity 0).
+//!    while the remaining terms could still lift an untouched vector above `limit` (the
+//!    smaller of two bounds: each term's share of any cosine is at most its largest
+//!    `count / norm`, and by Cauchy-Schwarz the rest of a vector contributes at most its
+//!    norm); the vectors with the largest partial dot products are tried first, then every
+//!    touched vector whose partial cosine plus that bound exceeds `limit` gets its exact
+//!    cosine;
+//! 3. *exact phase* (vectors still undecided, i.e. rare or nearly so): dot products with
+//!    every vector that shares a term are accumulated through the postings, which gives the
+//!    exact count, min and max (lines sharing no term have similarity 0); the mean comes
+//!    from per-term sums `Σ mult·count/norm` (in fixed point, so it does not depend on the
+//!    order of the vectors or threads).
 //!
 //! Proofs in phases 1 and 2 are real similarities or sound bounds (with a 1e-9 margin
-//! against rounding), and phase 3 is exhaustive, so the result equals
-//! the all-pairs computation (tests compare it with an all-pairs reference); the full
-//! `Σ df(t)` is paid only by the few groups that reach phase 3. For `-n`, the threshold is
+//! against rounding), and phase 3 is exhaustive, so the result equals the all-pairs
+//! computation (tests compare it with an all-pairs reference). For `-n`, the threshold is
 //! the current N-th smallest `max` found so far (shared between threads, only decreasing;
-//! rare templates are visited first, the first batch on one thread), so a group is skipped
-//! as soon as one document is more similar to it than that. Measured: 1 M syslog lines of
-//! `tools/gen-logs` in about 2 minutes (`-n 20`: about 1 minute) on 2 cores.
+//! rare templates are visited first, the first batch on one thread), so a vector is
+//! skipped as soon as one document is more similar to it than that.
+//!
+//! Cost: phases 2 and 3 walk postings whose length grows with the corpus, so the vectors
+//! that reach them (near the threshold: about 2.5 % of the syslog lines of
+//! `tools/gen-logs` with `-l 0.5`) cost O(lines) each, and the whole search grows about
+//! quadratically with that share. Measured on 2 shared cores: 1 M generated syslog lines in
+//! 1.5–3 minutes (default and `-n 20`), 10 M lines: see the README.
+//!
+//! # Phases and cancellation
+//! Under a frontend's [`runner::ScanControl`] the work after the scan reports the phases
+//! "Index" (building the groups), "Compare" (vectors judged, stepped per batch of 1,024)
+//! and "Texts" (reading back the rare lines' texts). Cancelled while scanning, nothing is
+//! reported (nothing is proven on part of the data); while comparing, the rows are the
+//! rare lines among the vectors judged so far, with exact statistics (`-n`: the N least
+//! similar among them); while reading texts, the rows whose text was read.
 //!
 //! # Memory
-//! The scan keeps, per distinct line, its key (24 bytes), a 128-bit hash of its text and its
-//! term ids with counts (8 bytes per distinct term of the line), plus the vocabulary; not
-//! the text. The analysis adds the postings (8 bytes per term occurrence of each distinct
-//! vector) and, per worker thread, two arrays of one `u32`/`u64` per distinct vector. The
-//! texts of the rare lines are read back by a second scan limited to the blocks that hold
-//! them. So memory is O(distinct lines × terms per line), independent of line length: about
-//! 1 GB peak for 1 M distinct syslog lines.
+//! O(distinct lines + term occurrences of distinct vectors), independent of line length;
+//! no text is kept. Per distinct line: its key (24 bytes) and vector id (4); during the
+//! scan also a hash table entry (about 25–50 bytes). Per distinct vector: its terms (5 bytes
+//! per distinct term), the same again in the postings, about 40 bytes of per-vector arrays,
+//! and during the scan a hash table entry. Per term: 25–50 bytes of hash table during the
+//! scan, about 35 bytes after. Per worker thread: 4 bytes per vector. Counts of 255 and more are kept
+//! exactly in side maps. The texts of the rare lines are read back by a second scan
+//! limited to the blocks that hold them. Measured: 0.33 GB peak RSS for 1 M distinct
+//! syslog lines (was 1 GB), about 3 GB for 10 M (including the mapped store's pages).
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -470,60 +492,664 @@ pub struct TfidfStats {
     pub scan: ScanStats,
 }
 
-/// Documents grouped by equal term vectors, with an inverted index.
-struct Groups {
-    terms: Vec<Box<[(u32, u32)]>>,
-    /// Σ count² per group.
-    norm2: Vec<u64>,
-    /// Per term: the largest `count / norm` of any group holding it (an upper bound of its
-    /// share in any cosine).
-    maxw: Vec<f64>,
-    mult: Vec<u32>,
-    /// Per term: (group, count).
-    postings: Vec<Vec<(u32, u32)>>,
-    /// Documents with a vector.
-    total: u64,
-    /// Per group, its skeleton bucket: groups with the same digit-free terms (the same
-    /// template, usually), in ascending order. Only a source of likely witnesses.
-    bucket: Vec<u32>,
-    buckets: Vec<Vec<u32>>,
+/// A 128-bit hash used as a key; hashing it takes one of its halves (it is already uniform).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key128(u64, u64);
+
+impl Key128 {
+    fn of(h: u128) -> Key128 {
+        Key128(h as u64, (h >> 64) as u64)
+    }
 }
 
-impl Groups {
+impl Hash for Key128 {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+/// Hasher for [`Key128`]: passes the prehashed value through.
+#[derive(Debug, Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
+}
+
+type KeyMap<V> = HashMap<Key128, V, BuildHasherDefault<Prehashed>>;
+
+/// Vector id of a line without any term.
+const NO_VECTOR: u32 = u32::MAX;
+
+/// Count byte meaning "the count is in the overflow map".
+const BIG: u8 = u8::MAX;
+
+/// Flat lists of `(id, count)`: list `i` is `ids[offs[i]..offs[i + 1]]`, counts are bytes
+/// (counts of 255 and more live in a map keyed by position, so they stay exact).
+#[derive(Debug)]
+struct Lists {
+    offs: Vec<u64>,
+    ids: Vec<u32>,
+    cnt: Vec<u8>,
+    big: HashMap<u64, u32>,
+}
+
+impl Lists {
+    fn new() -> Lists {
+        Lists { offs: vec![0], ids: Vec::new(), cnt: Vec::new(), big: HashMap::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.offs.len() - 1
+    }
+
+    fn put(&mut self, pos: usize, id: u32, c: u32) {
+        self.ids[pos] = id;
+        self.cnt[pos] = if c >= u32::from(BIG) {
+            self.big.insert(pos as u64, c);
+            BIG
+        } else {
+            c as u8
+        };
+    }
+
+    fn push_list(&mut self, items: &[(u32, u32)]) {
+        for &(id, c) in items {
+            let pos = self.ids.len();
+            self.ids.push(0);
+            self.cnt.push(0);
+            self.put(pos, id, c);
+        }
+        self.offs.push(self.ids.len() as u64);
+    }
+
+    fn range(&self, i: u32) -> std::ops::Range<usize> {
+        self.offs[i as usize] as usize..self.offs[i as usize + 1] as usize
+    }
+
+    #[inline]
+    fn count(&self, pos: usize) -> u32 {
+        match self.cnt[pos] {
+            BIG => self.big.get(&(pos as u64)).copied().unwrap_or(u32::from(BIG)),
+            c => u32::from(c),
+        }
+    }
+
+    fn items(&self, i: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.range(i).map(move |p| (self.ids[p], self.count(p)))
+    }
+
+    /// Σ countₐ(t)·count_b(t) over the ids both lists hold (both sorted by id).
+    fn dot(&self, a: u32, b: u32) -> u64 {
+        let (ra, rb) = (self.range(a), self.range(b));
+        let (xa, xb) = (&self.ids[ra.clone()], &self.ids[rb.clone()]);
+        let (mut i, mut j, mut s) = (0, 0, 0u64);
+        while i < xa.len() && j < xb.len() {
+            let (x, y) = (xa[i], xb[j]);
+            if x == y {
+                s += u64::from(self.count(ra.start + i)) * u64::from(self.count(rb.start + j));
+            }
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
+        }
+        s
+    }
+}
+
+/// The distinct lines of a scan in compact form (the state `tfidf` collects): per line its
+/// key and vector id; per distinct term vector its `(term, count)` list; hash tables from
+/// text, vector and term hashes to ids, which [`Lines::compact`] drops after the scan.
+#[derive(Debug)]
+pub struct Lines {
+    texts: KeyMap<u32>,
+    vectors: KeyMap<u32>,
+    vocab: KeyMap<u32>,
+    keys: Vec<RecKey>,
+    vector_of: Vec<u32>,
+    /// Per term: it holds an ASCII digit.
+    digit: Vec<bool>,
+    vecs: Lists,
+    /// Records observed (before deduplication).
+    pub hits: u64,
+    /// More distinct lines, vectors or terms than `u32` ids can number.
+    overflow: bool,
+    buf: Vec<(u32, u32)>,
+    /// Σ count² per vector, set by [`Lines::compact`].
+    norm2: Option<Vec<u64>>,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines {
+            texts: KeyMap::default(),
+            vectors: KeyMap::default(),
+            vocab: KeyMap::default(),
+            keys: Vec::new(),
+            vector_of: Vec::new(),
+            digit: Vec::new(),
+            vecs: Lists::new(),
+            hits: 0,
+            overflow: false,
+            buf: Vec::new(),
+            norm2: None,
+        }
+    }
+}
+
+/// One record as a [`Local`] buffers it before adding it to the shared [`Lines`].
+#[derive(Debug)]
+struct Pending {
+    text: u128,
+    key: RecKey,
+    vector: u128,
+    start: u32,
+    len: u32,
+    /// The same text was seen (and buffered) before by the same buffer: not tokenized.
+    dup: bool,
+}
+
+impl Lines {
+    /// Number of distinct lines.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no line was observed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Adds the lines of one record sequentially (tests and small inputs).
+    pub fn observe(&mut self, key: RecKey, text: &[u8]) {
+        let mut terms = Vec::new();
+        let p = pending(key, text, &mut terms, false);
+        self.add(&p, &terms);
+    }
+
+    fn term_id(&mut self, h: u128, digit: bool) -> u32 {
+        if let Some(&id) = self.vocab.get(&Key128::of(h)) {
+            return id;
+        }
+        let id = self.digit.len() as u32;
+        if id == NO_VECTOR {
+            self.overflow = true;
+        }
+        self.vocab.insert(Key128::of(h), id);
+        self.digit.push(digit);
+        id
+    }
+
+    fn add(&mut self, p: &Pending, terms: &[(u128, bool)]) {
+        self.hits += 1;
+        if let Some(&d) = self.texts.get(&Key128::of(p.text)) {
+            let k = &mut self.keys[d as usize];
+            *k = (*k).min(p.key);
+            return;
+        }
+        if p.dup || self.overflow {
+            // A buffered duplicate always follows its first occurrence; nothing to add.
+            return;
+        }
+        if self.keys.len() >= NO_VECTOR as usize - 1 || self.vecs.len() >= NO_VECTOR as usize - 1 {
+            self.overflow = true;
+            return;
+        }
+        let d = self.keys.len() as u32;
+        self.texts.insert(Key128::of(p.text), d);
+        self.keys.push(p.key);
+        let v = if p.len == 0 {
+            NO_VECTOR
+        } else if let Some(&v) = self.vectors.get(&Key128::of(p.vector)) {
+            v
+        } else {
+            let v = self.vecs.len() as u32;
+            self.vectors.insert(Key128::of(p.vector), v);
+            let ts = &terms[p.start as usize..(p.start + p.len) as usize];
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            for run in ts.chunk_by(|a, b| a.0 == b.0) {
+                let id = self.term_id(run[0].0, run[0].1);
+                buf.push((id, run.len() as u32));
+            }
+            buf.sort_unstable();
+            self.vecs.push_list(&buf);
+            self.buf = buf;
+            v
+        };
+        self.vector_of.push(v);
+    }
+
+    /// Drops the hash tables (the scan is over) and the terms that only one vector holds
+    /// (they count in the norms, computed before, but in no dot product).
+    fn compact(&mut self) {
+        if self.norm2.is_some() {
+            return;
+        }
+        self.texts = KeyMap::default();
+        self.vectors = KeyMap::default();
+        self.vocab = KeyMap::default();
+        let nv = self.vecs.len();
+        let norm2: Vec<u64> = (0..nv as u32)
+            .map(|v| self.vecs.items(v).map(|(_, c)| u64::from(c) * u64::from(c)).sum())
+            .collect();
+        let mut df = vec![0u32; self.digit.len()];
+        for &t in &self.vecs.ids {
+            df[t as usize] = df[t as usize].saturating_add(1);
+        }
+        let old_big = std::mem::take(&mut self.vecs.big);
+        let (mut w, mut r) = (0usize, 0usize);
+        for v in 0..nv {
+            let end = self.vecs.offs[v + 1] as usize;
+            while r < end {
+                let t = self.vecs.ids[r];
+                if df[t as usize] > 1 {
+                    let c = match self.vecs.cnt[r] {
+                        BIG => old_big.get(&(r as u64)).copied().unwrap_or(u32::from(BIG)),
+                        c => u32::from(c),
+                    };
+                    self.vecs.put(w, t, c);
+                    w += 1;
+                }
+                r += 1;
+            }
+            self.vecs.offs[v + 1] = w as u64;
+        }
+        self.vecs.ids.truncate(w);
+        self.vecs.cnt.truncate(w);
+        self.vecs.ids.shrink_to_fit();
+        self.vecs.cnt.shrink_to_fit();
+        self.vecs.big.shrink_to_fit();
+        self.norm2 = Some(norm2);
+    }
+}
+
+/// Tokenizes a record into a [`Pending`] whose term hashes go to `terms`.
+fn pending(key: RecKey, text: &[u8], terms: &mut Vec<(u128, bool)>, dup: bool) -> Pending {
+    let h = text_hash(text);
+    let start = terms.len();
+    if !dup {
+        tokens(text, |t| {
+            if !is_stop_word(t) {
+                terms.push((text_hash(t.as_bytes()), t.bytes().any(|b| b.is_ascii_digit())));
+            }
+        });
+    }
+    let mine = &mut terms[start..];
+    mine.sort_unstable_by_key(|x| x.0);
+    let vector = if mine.is_empty() {
+        0
+    } else {
+        let f = |salt: u8| {
+            let mut s = std::hash::DefaultHasher::new();
+            salt.hash(&mut s);
+            for (h, _) in mine.iter() {
+                h.hash(&mut s);
+            }
+            s.finish()
+        };
+        (u128::from(f(0)) << 64) | u128::from(f(1))
+    };
+    Pending { text: h, key, vector, start: start as u32, len: mine.len() as u32, dup }
+}
+
+/// Records buffered per fold state before they are added to the shared [`Lines`].
+const FLUSH_RECORDS: usize = 4096;
+
+/// Text hashes a fold state remembers to skip tokenizing repeated lines.
+const SEEN_CAP: usize = 1 << 16;
+
+/// A fold state of the scan: tokenizes in parallel, adds to the shared lines in batches.
+struct Local<'a> {
+    shared: &'a Mutex<Lines>,
+    seen: std::collections::HashSet<Key128, BuildHasherDefault<Prehashed>>,
+    recs: Vec<Pending>,
+    terms: Vec<(u128, bool)>,
+}
+
+impl<'a> Local<'a> {
+    fn new(shared: &'a Mutex<Lines>) -> Local<'a> {
+        Local { shared, seen: Default::default(), recs: Vec::new(), terms: Vec::new() }
+    }
+
+    fn observe(&mut self, key: RecKey, text: &[u8]) {
+        let h = Key128::of(text_hash(text));
+        let dup = !self.seen.insert(h);
+        if self.seen.len() > SEEN_CAP {
+            self.seen.clear();
+        }
+        let p = pending(key, text, &mut self.terms, dup);
+        self.recs.push(p);
+        if self.recs.len() >= FLUSH_RECORDS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.recs.is_empty() {
+            return;
+        }
+        if let Ok(mut l) = self.shared.lock() {
+            for p in &self.recs {
+                l.add(p, &self.terms);
+            }
+        }
+        self.recs.clear();
+        self.terms.clear();
+    }
+
+    fn merge(mut self, mut other: Local<'a>) -> Local<'a> {
+        self.flush();
+        other.flush();
+        self
+    }
+}
+
+/// Scans and collects the distinct lines.
+pub fn collect(
+    store: &Store,
+    filter: &Filter,
+    range: TimeRange,
+) -> Result<(Lines, ScanStats), AnalyzeError> {
+    let plan = runner::plan(store, filter, range)?;
+    let shared = Mutex::new(Lines::default());
+    let (mut last, scan) = runner::scan_fold(
+        store,
+        &plan,
+        filter,
+        range,
+        || Local::new(&shared),
+        |l, r| l.observe((r.ts, r.source, r.line), r.text),
+        Local::merge,
+    )?;
+    last.flush();
+    drop(last);
+    let lines = shared.into_inner().unwrap_or_default();
+    if lines.overflow {
+        return Err(AnalyzeError::Output(std::io::Error::other(
+            "tfidf: more distinct lines or terms than 4,294,967,294",
+        )));
+    }
+    Ok((lines, scan))
+}
+
+/// Distinct vectors with their multiplicities and an inverted index, built from [`Lines`].
+struct Groups<'a> {
+    vecs: &'a Lists,
+    /// Σ count² per vector (of every term, including the ones dropped from `vecs`).
+    norm2: &'a [u64],
+    /// Per term: the largest `count / norm` of any vector holding it (an upper bound of its
+    /// share in any cosine).
+    maxw: Vec<f64>,
+    /// Per term: Σ mult·count/norm over the vectors holding it, fixed point (`WSCALE`).
+    wsum: Vec<u128>,
+    mult: Vec<u32>,
+    /// Per vector: position of its first line in key order.
+    rank: Vec<u32>,
+    /// Per term: the vectors holding it (ascending), with the counts.
+    postings: Lists,
+    /// Lines with a vector.
+    total: u64,
+    /// Per vector, its skeleton bucket: vectors with the same digit-free terms (the same
+    /// template, usually), by rank. Only a source of likely witnesses.
+    bucket: Vec<u32>,
+    buckets: Lists,
+    /// Per vector: a line more similar to it than the threshold of the search was found
+    /// (while judging another vector; similarity is symmetric and thresholds only fall).
+    /// Decides a vector when one such line is enough (`allow == 0`).
+    seen_above: Vec<AtomicBool>,
+}
+
+/// Fixed-point scale of `wsum`: sums of many terms stay independent of their order.
+const WSCALE: f64 = (1u64 << 52) as f64;
+
+impl<'a> Groups<'a> {
     fn cos(&self, a: u32, b: u32, dot: u64) -> f64 {
         let n = self.norm2[a as usize] as f64 * self.norm2[b as usize] as f64;
         dot as f64 / n.sqrt()
     }
 
     fn dot(&self, a: u32, b: u32) -> u64 {
-        let (x, y) = (&self.terms[a as usize], &self.terms[b as usize]);
-        let (mut i, mut j, mut s) = (0, 0, 0u64);
-        while i < x.len() && j < y.len() {
-            match x[i].0.cmp(&y[j].0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    s += u64::from(x[i].1) * u64::from(y[j].1);
-                    i += 1;
-                    j += 1;
-                }
+        self.vecs.dot(a, b)
+    }
+
+    /// Records that a line is more similar to `j` than the current threshold.
+    fn witnessed(&self, j: u32, allow: u64) {
+        if allow == 0 {
+            self.seen_above[j as usize].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Σ of the cosines of `g` with the lines of every other vector; fixed point, so that
+    /// the sum does not depend on the order of the vectors (`g`'s own share, rounded the
+    /// same way as when it was added, cancels exactly).
+    fn others_sum(&self, g: u32) -> f64 {
+        let norm = (self.norm2[g as usize] as f64).sqrt();
+        let m = u128::from(self.mult[g as usize]);
+        let mut s = 0u128;
+        for (t, c) in self.vecs.items(g) {
+            let own = m * (f64::from(c) / norm * WSCALE).round() as u128;
+            s = s.saturating_add(u128::from(c) * self.wsum[t as usize].saturating_sub(own));
+        }
+        s as f64 / WSCALE / norm
+    }
+
+    fn build(lines: &'a Lines, order: &[u32]) -> Groups<'a> {
+        let norm2: &[u64] = lines.norm2.as_deref().unwrap_or_default();
+        let nv = lines.vecs.len();
+        let nt = lines.digit.len();
+        let mut mult = vec![0u32; nv];
+        let mut rank = vec![u32::MAX; nv];
+        let mut total = 0u64;
+        for (i, &d) in order.iter().enumerate() {
+            let v = lines.vector_of[d as usize];
+            if v != NO_VECTOR {
+                total += 1;
+                mult[v as usize] += 1;
+                let r = &mut rank[v as usize];
+                *r = (*r).min(i as u32);
             }
         }
-        s
+        let vecs = &lines.vecs;
+        // Postings in CSR form: count, then fill in vector order.
+        let mut df = vec![0u64; nt + 1];
+        for &t in &vecs.ids {
+            df[t as usize + 1] += 1;
+        }
+        for t in 0..nt {
+            df[t + 1] += df[t];
+        }
+        let mut postings = Lists {
+            offs: df.clone(),
+            ids: vec![0; vecs.ids.len()],
+            cnt: vec![0; vecs.ids.len()],
+            big: HashMap::new(),
+        };
+        let mut next = df;
+        let mut maxw = vec![0.0f64; nt];
+        let mut wsum = vec![0u128; nt];
+        for v in 0..nv as u32 {
+            let norm = (norm2[v as usize] as f64).sqrt();
+            let m = u128::from(mult[v as usize]);
+            for (t, c) in vecs.items(v) {
+                let ti = t as usize;
+                postings.put(next[ti] as usize, v, c);
+                next[ti] += 1;
+                maxw[ti] = maxw[ti].max(f64::from(c) / norm);
+                wsum[ti] += m * (f64::from(c) / norm * WSCALE).round() as u128;
+            }
+        }
+        drop(next);
+        // Skeleton buckets (hashes of the digit-free term ids; a collision only merges two
+        // buckets, which only changes where witnesses are looked for).
+        let mut skel: KeyMap<u32> = KeyMap::default();
+        let mut bucket = Vec::with_capacity(nv);
+        let mut sizes: Vec<u32> = Vec::new();
+        for v in 0..nv as u32 {
+            let mut a = std::hash::DefaultHasher::new();
+            let mut b = std::hash::DefaultHasher::new();
+            1u8.hash(&mut b);
+            for (t, _) in vecs.items(v).filter(|&(t, _)| !lines.digit[t as usize]) {
+                t.hash(&mut a);
+                t.hash(&mut b);
+            }
+            let k = Key128(a.finish(), b.finish());
+            let next = sizes.len() as u32;
+            let id = *skel.entry(k).or_insert(next);
+            if id == next {
+                sizes.push(0);
+            }
+            sizes[id as usize] += 1;
+            bucket.push(id);
+        }
+        drop(skel);
+        let mut boffs = Vec::with_capacity(sizes.len() + 1);
+        boffs.push(0u64);
+        for &s in &sizes {
+            boffs.push(boffs[boffs.len() - 1] + u64::from(s));
+        }
+        drop(sizes);
+        let mut members: Vec<u32> = vec![0; nv];
+        let mut fill = boffs.clone();
+        for v in 0..nv as u32 {
+            let b = bucket[v as usize] as usize;
+            members[fill[b] as usize] = v;
+            fill[b] += 1;
+        }
+        drop(fill);
+        for b in 0..boffs.len() - 1 {
+            members[boffs[b] as usize..boffs[b + 1] as usize]
+                .sort_unstable_by_key(|&v| rank[v as usize]);
+        }
+        let buckets = Lists { offs: boffs, cnt: Vec::new(), ids: members, big: HashMap::new() };
+        Groups {
+            vecs: &lines.vecs,
+            norm2,
+            maxw,
+            wsum,
+            mult,
+            rank,
+            postings,
+            total,
+            bucket,
+            buckets,
+            seen_above: (0..nv).map(|_| AtomicBool::new(false)).collect(),
+        }
     }
 }
 
 /// Per-thread scratch space of the similarity search.
 struct Scratch {
-    stamp: Vec<u32>,
-    gen_: u32,
-    acc: Vec<u64>,
+    /// Candidates already tried in the witness phase (bit per vector).
+    seen: Vec<u64>,
+    tried: Vec<u32>,
+    /// Dot products being accumulated (saturating; `u32::MAX` means "recompute").
+    acc: Vec<u32>,
     touched: Vec<u32>,
+    order: Vec<(u64, u32, u32)>,
+    rem: Vec<f64>,
+    /// Vectors whose accumulated dot product reached the largest so far (`hi`, at least 2),
+    /// in the order they did: the last ones are the most promising witnesses.
+    top: Vec<u32>,
+    hi: u32,
 }
 
 impl Scratch {
     fn new(n: usize) -> Scratch {
-        Scratch { stamp: vec![0; n], gen_: 0, acc: vec![0; n], touched: Vec::new() }
+        Scratch {
+            seen: vec![0; n.div_ceil(64)],
+            tried: Vec::new(),
+            acc: vec![0; n],
+            touched: Vec::new(),
+            order: Vec::new(),
+            rem: Vec::new(),
+            top: Vec::new(),
+            hi: 2,
+        }
+    }
+
+    /// Marks `j` as tried; false if it was already.
+    fn try_mark(&mut self, j: u32) -> bool {
+        let (w, b) = (j as usize / 64, 1u64 << (j % 64));
+        if self.seen[w] & b != 0 {
+            return false;
+        }
+        self.seen[w] |= b;
+        self.tried.push(j);
+        true
+    }
+
+    fn clear_marks(&mut self) {
+        for &j in &self.tried {
+            self.seen[j as usize / 64] = 0;
+        }
+        self.tried.clear();
+    }
+
+    /// Calls `f` with every touched vector and its accumulated value, and resets them (in
+    /// ascending order, sweeping the whole array when most of it was touched).
+    fn drain(&mut self, mut f: impl FnMut(u32, u32)) {
+        if self.touched.len() > self.acc.len() / 16 {
+            for (j, a) in self.acc.iter_mut().enumerate() {
+                if *a != 0 {
+                    f(j as u32, std::mem::take(a));
+                }
+            }
+        } else {
+            self.touched.sort_unstable();
+            for &j in &self.touched {
+                f(j, std::mem::take(&mut self.acc[j as usize]));
+            }
+        }
+        self.touched.clear();
+    }
+
+    #[inline]
+    fn add(&mut self, j: u32, x: u64) {
+        let a = &mut self.acc[j as usize];
+        if *a == 0 {
+            self.touched.push(j);
+        }
+        *a = u32::try_from(u64::from(*a) + x).unwrap_or(u32::MAX);
+        if *a >= self.hi && (*a > self.hi || self.top.len() < TOP_CAP) {
+            self.hi = *a;
+            self.top.push(j);
+        }
+    }
+}
+
+/// Promising candidates recorded at the same accumulated value before only larger ones are.
+const TOP_CAP: usize = 4096;
+
+/// Promising candidates tried before the bounded evaluation of all touched vectors.
+const TOP_TRIES: usize = 64;
+
+/// Scratch spaces shared by the worker threads (one per thread at a time).
+struct Pool {
+    free: Mutex<Vec<Scratch>>,
+    n: usize,
+}
+
+impl Pool {
+    fn with<T>(&self, f: impl FnOnce(&mut Scratch) -> T) -> T {
+        let mut s =
+            self.free.lock().ok().and_then(|mut v| v.pop()).unwrap_or_else(|| Scratch::new(self.n));
+        let r = f(&mut s);
+        if let Ok(mut v) = self.free.lock() {
+            v.push(s);
+        }
+        r
     }
 }
 
@@ -544,178 +1170,216 @@ enum Verdict {
 /// be trusted to stay below it.
 const BOUND_SLACK: f64 = 1e-9;
 
+/// The exact dot product of `g` and touched `j` from the accumulator value.
+fn exact_dot(gr: &Groups<'_>, g: u32, j: u32, acc: u32) -> u64 {
+    if acc == u32::MAX { gr.dot(g, j) } else { u64::from(acc) }
+}
+
 /// True when more than `allow` documents (counting `found` already) are shown to be more
 /// similar to group `g` than `tau`, using term-weight upper bounds; false when undecided.
 fn prove_common(
-    gr: &Groups,
+    gr: &Groups<'_>,
     g: u32,
     tau: f64,
     allow: u64,
     mut found: u64,
-    order: &[(usize, u32, u32)],
     s: &mut Scratch,
 ) -> bool {
     let ng = (gr.norm2[g as usize] as f64).sqrt();
-    // rem[k]: bound of the cosine contributed by order[k..].
-    let mut rem = vec![0.0f64; order.len() + 1];
-    for k in (0..order.len()).rev() {
-        let (_, t, c) = order[k];
-        rem[k] = rem[k + 1] + f64::from(c) * gr.maxw[t as usize] / ng;
+    // rem[k]: bound of the cosine contributed by order[k..]: the smaller of Σ count·maxw and,
+    // by Cauchy-Schwarz, the norm of the rest of `g` (relative to its whole norm).
+    let n = s.order.len();
+    s.rem.clear();
+    s.rem.resize(n + 1, 0.0);
+    let (mut by_w, mut sq) = (0.0f64, 0u64);
+    for k in (0..n).rev() {
+        let (_, t, c) = s.order[k];
+        by_w += f64::from(c) * gr.maxw[t as usize] / ng;
+        sq += u64::from(c) * u64::from(c);
+        s.rem[k] = by_w.min((sq as f64).sqrt() / ng);
     }
     let mut k = 0;
-    while k < order.len() && rem[k] + BOUND_SLACK > tau {
-        let (_, t, c) = order[k];
-        for &(j, cj) in &gr.postings[t as usize] {
-            if j == g {
-                continue;
+    while k < n && s.rem[k] + BOUND_SLACK > tau {
+        let (_, t, c) = s.order[k];
+        let r = gr.postings.range(t);
+        for p in r {
+            let j = gr.postings.ids[p];
+            if j != g {
+                s.add(j, u64::from(c) * u64::from(gr.postings.count(p)));
             }
-            let a = &mut s.acc[j as usize];
-            if *a == 0 {
-                s.touched.push(j);
-            }
-            *a += u64::from(c) * u64::from(cj);
         }
         k += 1;
     }
-    let rest = rem[k];
-    let complete = k == order.len();
+    let rest = s.rem[k];
+    let complete = k == n;
     let mut proven = false;
-    for &j in &s.touched {
-        let ji = j as usize;
-        let acc = std::mem::take(&mut s.acc[ji]);
-        if proven {
+    // The most promising candidates first (exact cosines, each counted once).
+    let top = std::mem::take(&mut s.top);
+    for &j in top.iter().rev().take(TOP_TRIES) {
+        if proven || !s.try_mark(j) {
             continue;
         }
-        let partial = gr.cos(g, j, acc);
-        if partial + rest + BOUND_SLACK <= tau {
-            continue;
-        }
-        let c = if complete { partial } else { gr.cos(g, j, gr.dot(g, j)) };
-        if c > tau {
-            found += u64::from(gr.mult[ji]);
+        if gr.cos(g, j, gr.dot(g, j)) > tau {
+            gr.witnessed(j, allow);
+            found += u64::from(gr.mult[j as usize]);
             proven = found > allow;
         }
     }
-    s.touched.clear();
+    s.top = top;
+    s.top.clear();
+    s.hi = 2;
+    let tried = std::mem::take(&mut s.seen);
+    s.drain(|j, acc| {
+        if proven || tried[j as usize / 64] & (1 << (j % 64)) != 0 {
+            return;
+        }
+        let partial = gr.cos(g, j, exact_dot(gr, g, j, acc));
+        if partial + rest + BOUND_SLACK <= tau {
+            return;
+        }
+        let c = if complete { partial } else { gr.cos(g, j, gr.dot(g, j)) };
+        if c > tau {
+            gr.witnessed(j, allow);
+            found += u64::from(gr.mult[j as usize]);
+            proven = found > allow;
+        }
+    });
+    s.seen = tried;
+    s.clear_marks();
     proven
 }
 
 /// Decides group `g` against threshold `tau`, allowing `allow` documents above it.
-fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &AtomicU64) -> Verdict {
+fn judge(
+    gr: &Groups<'_>,
+    g: u32,
+    tau: f64,
+    allow: u64,
+    s: &mut Scratch,
+    exact: &AtomicU64,
+) -> Verdict {
+    let v = witness(gr, g, tau, allow, s);
+    s.clear_marks();
+    v.unwrap_or_else(|| settle(gr, g, tau, allow, s, exact))
+}
+
+/// Witness phase: exact cosines with likely neighbours; `Some(Common)` when enough of them
+/// are above `tau`. Fills `s.order` (the terms of `g`, rarest first) either way.
+fn witness(gr: &Groups<'_>, g: u32, tau: f64, allow: u64, s: &mut Scratch) -> Option<Verdict> {
     let gi = g as usize;
     let twins = u64::from(gr.mult[gi]) - 1;
     let mut found = if 1.0 > tau { twins } else { 0 };
-    if found > allow {
-        return Verdict::Common;
+    s.order.clear();
+    if found > allow || (allow == 0 && gr.seen_above[gi].load(Ordering::Relaxed)) {
+        return Some(Verdict::Common);
     }
-    // Witness phase: exact cosines with the groups that share the rarest terms.
-    s.gen_ = s.gen_.wrapping_add(1);
-    if s.gen_ == 0 {
-        s.stamp.iter_mut().for_each(|x| *x = 0);
-        s.gen_ = 1;
-    }
-    let mut budget = WITNESS_BUDGET;
-    // First the nearest members of the same skeleton bucket (same template).
-    if let Some(b) = gr.buckets.get(gr.bucket[gi] as usize) {
-        let at = b.partition_point(|&x| x < g);
-        let (mut lo, mut hi) = (at, at + 1);
-        let mut tries = 0;
-        while tries < BUCKET_BUDGET && (lo > 0 || hi < b.len()) {
-            let mut take = |j: u32| -> bool {
-                if j == g || s.stamp[j as usize] == s.gen_ {
-                    return false;
-                }
-                s.stamp[j as usize] = s.gen_;
-                tries += 1;
-                if gr.cos(g, j, gr.dot(g, j)) > tau {
-                    found += u64::from(gr.mult[j as usize]);
-                }
-                found > allow
-            };
-            if lo > 0 {
-                lo -= 1;
-                if take(b[lo]) {
-                    return Verdict::Common;
-                }
+    s.try_mark(g);
+    let mut above = |j: u32, s: &mut Scratch| -> bool {
+        if !s.try_mark(j) {
+            return false;
+        }
+        if gr.cos(g, j, gr.dot(g, j)) > tau {
+            gr.witnessed(j, allow);
+            found += u64::from(gr.mult[j as usize]);
+        }
+        found > allow
+    };
+    // First the nearest members (in time) of the same skeleton bucket (same template).
+    let b = &gr.buckets.ids[gr.buckets.range(gr.bucket[gi])];
+    let r = gr.rank[gi];
+    let at = b.partition_point(|&x| gr.rank[x as usize] < r);
+    let (mut lo, mut hi) = (at, at + 1);
+    let mut tries = 0;
+    while tries < BUCKET_BUDGET && (lo > 0 || hi < b.len()) {
+        if lo > 0 {
+            lo -= 1;
+            tries += 1;
+            if above(b[lo], s) {
+                return Some(Verdict::Common);
             }
-            if hi < b.len() {
-                hi += 1;
-                if take(b[hi - 1]) {
-                    return Verdict::Common;
-                }
+        }
+        if hi < b.len() {
+            hi += 1;
+            tries += 1;
+            if above(b[hi - 1], s) {
+                return Some(Verdict::Common);
             }
         }
     }
-    let mut order: Vec<(usize, u32, u32)> =
-        gr.terms[gi].iter().map(|&(t, c)| (gr.postings[t as usize].len(), t, c)).collect();
-    order.sort_unstable();
-    'outer: for &(_, t, _) in &order {
-        for &(j, _) in &gr.postings[t as usize] {
-            if j == g || s.stamp[j as usize] == s.gen_ {
+    for (t, c) in gr.vecs.items(g) {
+        let r = gr.postings.range(t);
+        s.order.push(((r.end - r.start) as u64, t, c));
+    }
+    s.order.sort_unstable();
+    let mut budget = WITNESS_BUDGET;
+    for k in 0..s.order.len() {
+        let t = s.order[k].1;
+        for p in gr.postings.range(t) {
+            let j = gr.postings.ids[p];
+            if j == g || s.seen[j as usize / 64] & (1 << (j % 64)) != 0 {
                 continue;
             }
-            s.stamp[j as usize] = s.gen_;
-            if gr.cos(g, j, gr.dot(g, j)) > tau {
-                found += u64::from(gr.mult[j as usize]);
-                if found > allow {
-                    return Verdict::Common;
-                }
+            if above(j, s) {
+                return Some(Verdict::Common);
             }
             budget -= 1;
             if budget == 0 {
-                break 'outer;
+                return None;
             }
         }
     }
-    // Bounded phase: accumulate only the rarest terms, as long as the remaining ones could
-    // still make an untouched group exceed `tau`; then bound the touched ones and compute
-    // the cosines that might exceed it. Proves "common" without touching common terms.
-    // Witnesses are counted again there: start from the twins only.
+    None
+}
+
+/// Bounded phase, then exact phase (see the module doc).
+fn settle(
+    gr: &Groups<'_>,
+    g: u32,
+    tau: f64,
+    allow: u64,
+    s: &mut Scratch,
+    exact: &AtomicU64,
+) -> Verdict {
+    let gi = g as usize;
+    let twins = u64::from(gr.mult[gi]) - 1;
+    // Witnesses are counted again here: start from the twins only.
     let twins_above = if 1.0 > tau { twins } else { 0 };
-    if tau >= 0.0 && prove_common(gr, g, tau, allow, twins_above, &order, s) {
+    if tau >= 0.0 && prove_common(gr, g, tau, allow, twins_above, s) {
         return Verdict::Common;
     }
     // Exact phase: every dot product through the postings.
     exact.fetch_add(1, Ordering::Relaxed);
-    for &(t, c) in gr.terms[gi].iter() {
-        for &(j, cj) in &gr.postings[t as usize] {
-            if j == g {
-                continue;
+    for k in 0..s.order.len() {
+        let (_, t, c) = s.order[k];
+        for p in gr.postings.range(t) {
+            let j = gr.postings.ids[p];
+            if j != g {
+                s.add(j, u64::from(c) * u64::from(gr.postings.count(p)));
             }
-            let a = &mut s.acc[j as usize];
-            if *a == 0 {
-                s.touched.push(j);
-            }
-            *a += u64::from(c) * u64::from(cj);
         }
     }
     let mut above = 0u64;
-    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut seen = u64::from(gr.mult[gi]);
-    // Group order, not discovery order (which follows term ids): the floating-point sum must
-    // not depend on how the corpus was merged.
-    s.touched.sort_unstable();
-    for &j in &s.touched {
-        let ji = j as usize;
-        let c = gr.cos(g, j, s.acc[ji]);
-        s.acc[ji] = 0;
-        let m = u64::from(gr.mult[ji]);
+    s.drain(|j, acc| {
+        let c = gr.cos(g, j, exact_dot(gr, g, j, acc));
+        let m = u64::from(gr.mult[j as usize]);
         seen += m;
         if c > tau {
+            gr.witnessed(j, allow);
             above += m;
         }
         min = min.min(c);
         max = max.max(c);
-        sum += c * m as f64;
-    }
-    s.touched.clear();
+    });
+    s.top.clear();
+    s.hi = 2;
     if twins > 0 {
         if 1.0 > tau {
             above += twins;
         }
         min = min.min(1.0);
         max = max.max(1.0);
-        sum += twins as f64;
     }
     let zeros = gr.total - seen;
     if zeros > 0 {
@@ -732,193 +1396,194 @@ fn judge(gr: &Groups, g: u32, tau: f64, allow: u64, s: &mut Scratch, exact: &Ato
     if others == 0 {
         return Verdict::Rare(Similarity::NONE);
     }
-    Verdict::Rare(Similarity { min, mean: sum / others as f64, max })
+    // The mean over every other line, from per-term sums (no pass over the others needed).
+    let mean = (gr.others_sum(g) + twins as f64) / others as f64;
+    Verdict::Rare(Similarity { min, mean, max })
 }
 
-/// Scans and collects the corpus.
-pub fn collect(
-    store: &Store,
-    filter: &Filter,
-    range: TimeRange,
-) -> Result<(Corpus, ScanStats), AnalyzeError> {
-    let plan = runner::plan(store, filter, range)?;
-    Ok(runner::scan_fold(
-        store,
-        &plan,
-        filter,
-        range,
-        Corpus::default,
-        |c, r| c.observe((r.ts, r.source, r.line), r.text),
-        Corpus::merge,
-    )?)
-}
+/// Vectors judged per step of the "Compare" phase (and between cancellation checks).
+const BATCH: usize = 1024;
 
-/// The rare documents of a corpus: `(key, similarity)` in output order.
-pub fn rare_docs(
-    corpus: &Corpus,
+/// The rare lines of `lines`: `(key, similarity)` in output order, and whether the search
+/// ran to the end (false: cancelled; the rows are the rare lines among the vectors judged).
+pub fn rare_lines(
+    lines: &mut Lines,
     limit: f64,
     count: u64,
     top: usize,
-) -> (Vec<(RecKey, Similarity)>, TfidfStats) {
-    // Documents in key order; the ones with terms are grouped by equal vectors.
-    let mut docs: Vec<&Doc> = corpus.docs.values().collect();
-    docs.sort_unstable_by_key(|d| d.key);
-    let mut index: HashMap<&[(u32, u32)], u32> = HashMap::new();
-    let mut gr = Groups {
-        terms: Vec::new(),
-        norm2: Vec::new(),
-        maxw: Vec::new(),
-        mult: Vec::new(),
-        postings: vec![Vec::new(); corpus.words.len()],
-        total: 0,
-        bucket: Vec::new(),
-        buckets: Vec::new(),
-    };
-    let mut group_of: Vec<Option<u32>> = Vec::with_capacity(docs.len());
-    for d in &docs {
-        if d.terms.is_empty() {
-            group_of.push(None);
-            continue;
-        }
-        gr.total += 1;
-        let next = gr.terms.len() as u32;
-        let g = *index.entry(&d.terms).or_insert(next);
-        if g == next {
-            gr.terms.push(d.terms.clone());
-            gr.norm2.push(d.terms.iter().map(|&(_, c)| u64::from(c) * u64::from(c)).sum());
-            gr.mult.push(0);
-            for &(t, c) in d.terms.iter() {
-                gr.postings[t as usize].push((g, c));
-            }
-        }
-        gr.mult[g as usize] += 1;
-        group_of.push(Some(g));
+) -> (Vec<(RecKey, Similarity)>, TfidfStats, bool) {
+    let phase = runner::Phase::enter("Index", lines.vecs.len() as u64);
+    if phase.cancelled() {
+        // Cancelled while scanning: nothing is proven about a partial corpus.
+        let stats =
+            TfidfStats { hits: lines.hits, docs: lines.len() as u64, ..TfidfStats::default() };
+        return (Vec::new(), stats, false);
     }
-    drop(index);
-    let ng = gr.terms.len();
-    gr.maxw = gr
-        .postings
-        .iter()
-        .map(|p| {
-            p.iter()
-                .map(|&(g, c)| f64::from(c) / (gr.norm2[g as usize] as f64).sqrt())
-                .fold(0.0, f64::max)
-        })
-        .collect();
-    let digit: Vec<bool> =
-        corpus.words.iter().map(|w| w.bytes().any(|b| b.is_ascii_digit())).collect();
-    let mut skel: HashMap<Vec<u32>, u32> = HashMap::new();
-    for g in 0..ng {
-        let key: Vec<u32> =
-            gr.terms[g].iter().map(|t| t.0).filter(|&t| !digit[t as usize]).collect();
-        let next = skel.len() as u32;
-        let b = *skel.entry(key).or_insert(next);
-        if b == next {
-            gr.buckets.push(Vec::new());
-        }
-        gr.buckets[b as usize].push(g as u32);
-        gr.bucket.push(b);
-    }
-    drop(skel);
+    lines.compact();
+    let lines = &*lines;
+    // Lines in key order.
+    let mut order: Vec<u32> = (0..lines.keys.len() as u32).collect();
+    order.sort_unstable_by_key(|&d| lines.keys[d as usize]);
+    let ndocs = order.len();
+    let nd = lines.keys.len() as u64;
+    let gr = Groups::build(lines, &order);
+    phase.step(gr.mult.len() as u64);
+    let ng = gr.mult.len();
     let exact = AtomicU64::new(0);
+    let pool = Pool { free: Mutex::new(Vec::new()), n: ng };
+    let mut complete = !phase.cancelled();
+    let keys = &lines.keys;
+    let vector_of = &lines.vector_of;
     let mut out: Vec<(RecKey, Similarity)> = Vec::new();
-    if top == 0 {
-        let verdicts: Vec<Option<Similarity>> = (0..ng as u32)
-            .into_par_iter()
-            .map_init(
-                || Scratch::new(ng),
-                |s, g| match judge(&gr, g, limit, count, s, &exact) {
-                    Verdict::Common => None,
-                    Verdict::Rare(sim) => Some(sim),
-                },
-            )
-            .collect();
-        for (d, g) in docs.iter().zip(&group_of) {
-            match g {
-                None => out.push((d.key, Similarity::NONE)),
-                Some(g) => {
-                    if let Some(sim) = verdicts[*g as usize] {
-                        out.push((d.key, sim));
-                    }
+    if !complete {
+        // Nothing judged.
+    } else if top == 0 || ndocs <= top {
+        // Every group (all of them, with stats, when upstream's list cannot overflow).
+        let (tau, allow) = if top == 0 { (limit, count) } else { (f64::INFINITY, u64::MAX) };
+        let phase = runner::Phase::enter("Compare", ng as u64);
+        let starts: Vec<usize> = (0..ng).step_by(BATCH).collect();
+        let parts: Vec<Option<Vec<(u32, Similarity)>>> = starts
+            .par_iter()
+            .map(|&st| {
+                if phase.cancelled() {
+                    return None;
                 }
+                let end = (st + BATCH).min(ng);
+                let rare = pool.with(|s| {
+                    (st as u32..end as u32)
+                        .filter_map(|g| match judge(&gr, g, tau, allow, s, &exact) {
+                            Verdict::Common => None,
+                            Verdict::Rare(sim) => Some((g, sim)),
+                        })
+                        .collect::<Vec<_>>()
+                });
+                phase.step((end - st) as u64);
+                Some(rare)
+            })
+            .collect();
+        let mut judged = vec![false; ng.div_ceil(BATCH)];
+        let mut sims: HashMap<u32, Similarity> = HashMap::new();
+        for (i, p) in parts.into_iter().enumerate() {
+            if let Some(p) = p {
+                judged[i] = true;
+                sims.extend(p);
             }
         }
-    } else if docs.len() <= top {
-        // Upstream's list never overflows: every document, in key order, with its stats.
-        let sims: Vec<Similarity> = (0..ng as u32)
-            .into_par_iter()
-            .map_init(
-                || Scratch::new(ng),
-                |s, g| match judge(&gr, g, f64::INFINITY, u64::MAX, s, &exact) {
-                    Verdict::Common => Similarity::NONE,
-                    Verdict::Rare(sim) => sim,
-                },
-            )
-            .collect();
-        for (d, g) in docs.iter().zip(&group_of) {
-            out.push((d.key, g.map_or(Similarity::NONE, |g| sims[g as usize])));
+        complete = judged.iter().all(|&j| j);
+        for &d in &order {
+            let v = vector_of[d as usize];
+            if v == NO_VECTOR {
+                out.push((keys[d as usize], Similarity::NONE));
+            } else if let Some(sim) = sims.get(&v) {
+                out.push((keys[d as usize], *sim));
+            }
         }
     } else {
-        // The `top` documents with the smallest max (NaN = similar to nothing = first).
-        let rank = |s: &Similarity| if s.max.is_nan() { f64::NEG_INFINITY } else { s.max };
-        let mut best: Vec<(f64, RecKey, Similarity)> = docs
+        // The `top` lines with the smallest max (NaN = similar to nothing = first).
+        let phase = runner::Phase::enter("Compare", ng as u64);
+        let none: Vec<RecKey> = order
             .iter()
-            .zip(&group_of)
-            .filter(|(_, g)| g.is_none())
-            .map(|(d, _)| (f64::NEG_INFINITY, d.key, Similarity::NONE))
+            .filter(|&&d| vector_of[d as usize] == NO_VECTOR)
+            .take(top)
+            .map(|&d| keys[d as usize])
             .collect();
-        best.sort_by_key(|a| a.1);
-        best.truncate(top);
         let tau = AtomicU64::new(
-            if best.len() >= top { f64::NEG_INFINITY } else { f64::INFINITY }.to_bits(),
+            if none.len() >= top { f64::NEG_INFINITY } else { f64::INFINITY }.to_bits(),
         );
-        let kept = Mutex::new(best);
-        // Keys of each group's documents.
-        let mut members: Vec<Vec<RecKey>> = vec![Vec::new(); ng];
-        for (d, g) in docs.iter().zip(&group_of) {
-            if let Some(g) = g {
-                members[*g as usize].push(d.key);
-            }
-        }
+        // Rare groups so far, as (rank, group, multiplicity, stats); kept while they can
+        // still be among the `top` lines.
+        let kept: Mutex<Vec<(f64, u32, u32, Similarity)>> = Mutex::new(Vec::new());
+        let nnone = none.len() as u64;
         // Groups of small skeleton buckets (rare templates) first, so that the threshold
         // falls early; a first batch runs on this thread to set it before going parallel.
-        let mut order: Vec<u32> = (0..ng as u32).collect();
-        order.sort_by_key(|&g| (gr.buckets[gr.bucket[g as usize] as usize].len(), g));
-        let seed = order.len().min(4 * top + 64);
+        let mut visit_order: Vec<u32> = (0..ng as u32).collect();
+        visit_order.sort_unstable_by_key(|&g| {
+            (gr.buckets.range(gr.bucket[g as usize]).len(), gr.rank[g as usize])
+        });
+        let seed = visit_order.len().min(4 * top + 64);
         let visit = |s: &mut Scratch, g: u32| {
             let t = f64::from_bits(tau.load(Ordering::Relaxed));
             if let Verdict::Rare(sim) = judge(&gr, g, t, 0, s, &exact) {
                 let Ok(mut k) = kept.lock() else { return };
-                for key in &members[g as usize] {
-                    k.push((rank(&sim), *key, sim));
+                k.push((rank(&sim), g, gr.mult[g as usize], sim));
+                k.sort_by(|a, b| {
+                    a.0.total_cmp(&b.0).then(gr.rank[a.1 as usize].cmp(&gr.rank[b.1 as usize]))
+                });
+                let mut n = nnone;
+                let mut cut = None;
+                for (i, e) in k.iter().enumerate() {
+                    n += u64::from(e.2);
+                    if n >= top as u64 {
+                        cut = Some((i, e.0));
+                        break;
+                    }
                 }
-                k.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                k.truncate(top);
-                if k.len() >= top
-                    && let Some(last) = k.last()
-                {
-                    tau.fetch_min_f64(last.0);
+                if let Some((i, r)) = cut {
+                    // Keep ties with the threshold: keys decide among them at the end.
+                    let mut end = i + 1;
+                    while end < k.len() && k[end].0 <= r {
+                        end += 1;
+                    }
+                    k.truncate(end);
+                    tau.fetch_min_f64(r);
                 }
             }
         };
-        let mut first = Scratch::new(ng);
-        for &g in &order[..seed] {
-            visit(&mut first, g);
-        }
-        drop(first);
-        order[seed..].par_iter().for_each_init(|| Scratch::new(ng), |s, &g| visit(s, g));
+        let seeded = pool.with(|s| {
+            for (i, &g) in visit_order[..seed].iter().enumerate() {
+                if i % BATCH == 0 && phase.cancelled() {
+                    return false;
+                }
+                visit(s, g);
+            }
+            true
+        });
+        phase.step(seed as u64);
+        let rest: Vec<&[u32]> = visit_order[seed..].chunks(BATCH).collect();
+        let done: Vec<bool> = if seeded {
+            rest.par_iter()
+                .map(|chunk| {
+                    if phase.cancelled() {
+                        return false;
+                    }
+                    pool.with(|s| chunk.iter().for_each(|&g| visit(s, g)));
+                    phase.step(chunk.len() as u64);
+                    true
+                })
+                .collect()
+        } else {
+            vec![false]
+        };
+        complete = done.iter().all(|&d| d);
         let k = kept.into_inner().unwrap_or_default();
-        out = k.into_iter().map(|(_, key, sim)| (key, sim)).collect();
+        let sims: HashMap<u32, (f64, Similarity)> =
+            k.into_iter().map(|(r, g, _, sim)| (g, (r, sim))).collect();
+        let mut best: Vec<(f64, RecKey, Similarity)> =
+            none.into_iter().map(|key| (f64::NEG_INFINITY, key, Similarity::NONE)).collect();
+        for &d in &order {
+            let v = vector_of[d as usize];
+            if let Some((r, sim)) = sims.get(&v) {
+                best.push((*r, keys[d as usize], *sim));
+            }
+        }
+        best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        best.truncate(top);
+        out = best.into_iter().map(|(_, key, sim)| (key, sim)).collect();
     }
     let stats = TfidfStats {
-        hits: corpus.hits,
-        docs: docs.len() as u64,
+        hits: lines.hits,
+        docs: nd,
         vectors: ng as u64,
         rare: out.len() as u64,
         exact_checks: exact.load(Ordering::Relaxed),
         scan: ScanStats::default(),
     };
-    (out, stats)
+    (out, stats, complete)
+}
+
+/// The ranking of `-n`: the max, with "similar to nothing" first.
+fn rank(s: &Similarity) -> f64 {
+    if s.max.is_nan() { f64::NEG_INFINITY } else { s.max }
 }
 
 trait FetchMinF64 {
@@ -983,19 +1648,30 @@ pub fn fetch_texts(
 }
 
 /// Runs the analysis, calling `emit` with each rare line in output order.
+///
+/// Cancelled (see [`runner::Phase`]) while scanning, it reports nothing; while comparing, it
+/// reports the rare lines among the vectors judged so far (their statistics are exact; `-n`:
+/// the N least similar among them); while reading texts, the rows whose text was read.
 pub fn tfidf(
     store: &Store,
     cfg: &TfidfConfig,
     emit: &mut dyn FnMut(&TfidfRow) -> Result<Flow, AnalyzeError>,
 ) -> Result<TfidfStats, AnalyzeError> {
-    let (corpus, scan) = collect(store, &cfg.filter, cfg.range)?;
-    let (rare, mut stats) = rare_docs(&corpus, cfg.limit, cfg.count, cfg.top);
-    drop(corpus);
+    let (mut lines, scan) = collect(store, &cfg.filter, cfg.range)?;
+    let (rare, mut stats, _complete) = rare_lines(&mut lines, cfg.limit, cfg.count, cfg.top);
+    drop(lines);
     stats.scan = scan;
+    let phase = runner::Phase::enter("Texts", rare.len() as u64);
     let keys: Vec<RecKey> = rare.iter().map(|r| r.0).collect();
     let mut texts = fetch_texts(store, &cfg.filter, cfg.range, &keys)?;
+    let cancelled = phase.cancelled();
     for (key, sim) in rare {
-        let text = texts.remove(&key).unwrap_or_default();
+        let text = match texts.remove(&key) {
+            Some(t) => t,
+            None if cancelled => continue,
+            None => Vec::new(),
+        };
+        phase.step(1);
         let row = TfidfRow { time: key.0, source: key.1, line: key.2, text, sim };
         if emit(&row)? == Flow::Stop {
             break;
@@ -1019,40 +1695,64 @@ mod tests {
             .collect()
     }
 
-    fn corpus_of(lines: &[Vec<u8>]) -> Corpus {
+    fn corpus_of(lines: &[Vec<u8>]) -> Both {
         let mut c = Corpus::default();
         for (i, l) in lines.iter().enumerate() {
             c.observe((i as i64, 0, i as u64 + 1), l);
         }
-        c
+        Both { corpus: c, texts: lines.to_vec() }
+    }
+
+    fn lines_of(lines: &[Vec<u8>]) -> Lines {
+        let mut l = Lines::default();
+        for (i, t) in lines.iter().enumerate() {
+            l.observe((i as i64, 0, i as u64 + 1), t);
+        }
+        l
+    }
+
+    /// The lines, as the reference [`Corpus`] and as raw texts.
+    struct Both {
+        corpus: Corpus,
+        texts: Vec<Vec<u8>>,
+    }
+
+    /// The search on [`Lines`] built from the same texts as `c`.
+    fn rare_docs(
+        c: &Both,
+        limit: f64,
+        count: u64,
+        top: usize,
+    ) -> (Vec<(RecKey, Similarity)>, TfidfStats) {
+        let mut l = lines_of(&c.texts);
+        let (rows, stats, complete) = rare_lines(&mut l, limit, count, top);
+        assert!(complete);
+        (rows, stats)
     }
 
     /// All pairwise similarities (upstream's comparisons), in key order; `None` for a
-    /// document without terms.
-    fn all_sims(c: &Corpus) -> Vec<(RecKey, Option<Vec<f64>>)> {
+    /// document without terms. Computed from the [`Corpus`], independently of [`Lines`].
+    fn all_sims(c: &Both) -> Vec<(RecKey, Option<Vec<f64>>)> {
+        let c = &c.corpus;
         let mut docs: Vec<&Doc> = c.docs.values().collect();
         docs.sort_by_key(|d| d.key);
-        let gr = Groups {
-            terms: docs.iter().map(|d| d.terms.clone()).collect(),
-            norm2: docs
-                .iter()
-                .map(|d| d.terms.iter().map(|&(_, n)| u64::from(n * n)).sum())
-                .collect(),
-            maxw: Vec::new(),
-            mult: vec![1; docs.len()],
-            postings: Vec::new(),
-            total: 0,
-            bucket: Vec::new(),
-            buckets: Vec::new(),
+        let dot = |x: &[(u32, u32)], y: &[(u32, u32)]| -> u64 {
+            x.iter()
+                .map(|&(t, n)| {
+                    y.iter().find(|e| e.0 == t).map_or(0, |e| u64::from(n) * u64::from(e.1))
+                })
+                .sum()
         };
+        let norm2: Vec<u64> =
+            docs.iter().map(|d| d.terms.iter().map(|&(_, n)| u64::from(n * n)).sum()).collect();
         (0..docs.len())
             .map(|i| {
                 let sims = (!docs[i].terms.is_empty()).then(|| {
                     (0..docs.len())
                         .filter(|&j| j != i && !docs[j].terms.is_empty())
                         .map(|j| {
-                            let (a, b) = (i as u32, j as u32);
-                            gr.cos(a, b, gr.dot(a, b))
+                            let n = norm2[i] as f64 * norm2[j] as f64;
+                            dot(&docs[i].terms, &docs[j].terms) as f64 / n.sqrt()
                         })
                         .collect()
                 });
@@ -1098,7 +1798,7 @@ mod tests {
         rows.into_iter().map(|r| (r.0, r.1)).collect()
     }
 
-    fn naive(c: &Corpus, limit: f64, count: u64, top: usize) -> Vec<(RecKey, Similarity)> {
+    fn naive(c: &Both, limit: f64, count: u64, top: usize) -> Vec<(RecKey, Similarity)> {
         naive_from(&all_sims(c), limit, count, top)
     }
 
@@ -1181,8 +1881,10 @@ mod tests {
         .map(|s| s.as_bytes().to_vec())
         .collect();
         let c = corpus_of(&lines);
-        assert_eq!(c.docs.len(), 5);
-        assert_eq!(c.hits, 6);
+        assert_eq!(c.corpus.docs.len(), 5);
+        assert_eq!(c.corpus.hits, 6);
+        assert_eq!(lines_of(&c.texts).len(), 5);
+        assert_eq!(lines_of(&c.texts).hits, 6);
         let (rare, st) = rare_docs(&c, 0.5, 0, 0);
         assert_eq!(st.vectors, 2);
         let lines_of: Vec<u64> = rare.iter().map(|r| r.0.2).collect();
@@ -1208,6 +1910,64 @@ mod tests {
                 .install(|| rare_docs(&c, l, n, t).0);
             assert!(!many.is_empty());
             same(&one, &many).unwrap();
+        }
+    }
+
+    /// Buffered, batched and merged fold states (the parallel scan) build the same lines as
+    /// one sequential pass.
+    #[test]
+    fn batches_equal_sequential() {
+        let mut texts = loghub("Linux");
+        texts.extend(loghub("Linux")[..300].iter().cloned());
+        let n = texts.len();
+        let key = |i: usize| ((i * 7919 % n) as i64, 0, i as u64);
+        let mut seq = Lines::default();
+        for (i, t) in texts.iter().enumerate() {
+            seq.observe(key(i), t);
+        }
+        let shared = Mutex::new(Lines::default());
+        let mut parts: Vec<Local<'_>> = Vec::new();
+        for (p, chunk) in texts.chunks(999).enumerate().rev() {
+            let mut l = Local::new(&shared);
+            for (i, t) in chunk.iter().enumerate() {
+                l.observe(key(p * 999 + i), t);
+            }
+            parts.push(l);
+        }
+        let mut last = parts.into_iter().reduce(Local::merge).unwrap();
+        last.flush();
+        drop(last);
+        let mut par = shared.into_inner().unwrap();
+        assert_eq!((par.len(), par.hits), (seq.len(), seq.hits));
+        assert_eq!(par.hits, n as u64);
+        for (l, c, top) in [(0.5, 0, 0), (0.8, 2, 0), (0.5, 0, 15)] {
+            let a = rare_lines(&mut seq, l, c, top);
+            let b = rare_lines(&mut par, l, c, top);
+            assert!(!a.0.is_empty());
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.vectors, b.1.vectors);
+        }
+    }
+
+    /// Under a control the search names its phases and counts every vector judged; once
+    /// cancelled it reports nothing it has not proven.
+    #[test]
+    fn phases_and_cancel() {
+        use std::sync::Arc;
+        let texts = loghub("Linux");
+        let ctl = Arc::new(runner::ScanControl::default());
+        let mut l = lines_of(&texts);
+        let (rows, st, complete) =
+            runner::with_control(ctl.clone(), || rare_lines(&mut l, 0.5, 0, 0));
+        assert!(complete && rows.len() == 3);
+        assert_eq!(ctl.phase(), ("Compare", st.vectors, st.vectors));
+        ctl.cancel.store(true, Ordering::Relaxed);
+        for top in [0, 10] {
+            let mut l = lines_of(&texts);
+            let (rows, st, complete) =
+                runner::with_control(ctl.clone(), || rare_lines(&mut l, 0.5, 0, top));
+            assert!(!complete && rows.is_empty());
+            assert_eq!((st.hits, st.docs), (2000, 2000));
         }
     }
 
