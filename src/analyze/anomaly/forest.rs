@@ -291,6 +291,32 @@ fn sample_u64(rng: &mut Rng, n: u64, k: usize) -> Vec<u64> {
     v
 }
 
+/// Draws `k` of `records` records: the rows they belong to (`cumulative`: the rows'
+/// cumulative counts; none: record `i` is row `i`), each once with its number of draws,
+/// in row order.
+fn draw(
+    rng: &mut Rng,
+    records: u64,
+    k: usize,
+    cumulative: Option<&[u64]>,
+) -> (Vec<usize>, Vec<u32>) {
+    let mut rows: Vec<usize> = Vec::with_capacity(k);
+    let mut mult: Vec<u32> = Vec::with_capacity(k);
+    // Sorted record indexes give sorted rows: equal rows are adjacent.
+    for i in sample_u64(rng, records, k) {
+        // Record `i` belongs to the first row whose cumulative count exceeds `i`.
+        let r = cumulative.map_or(i as usize, |c| c.partition_point(|&c| c <= i));
+        match (rows.last(), mult.last_mut()) {
+            (Some(&last), Some(m)) if last == r => *m += 1,
+            _ => {
+                rows.push(r);
+                mult.push(1);
+            }
+        }
+    }
+    (rows, mult)
+}
+
 /// Builds the subtree of `rows`, row `rows[i]` drawn `mult[i]` times (both are reordered).
 fn build<D: Data + ?Sized>(
     d: &D,
@@ -364,7 +390,7 @@ impl Forest {
         if k == 0 {
             return Forest { trees: Vec::new(), sample: 0 };
         }
-        // Record `i` belongs to the first row whose cumulative count exceeds `i`.
+        // The rows' cumulative counts, to find the row of a drawn record.
         let cumulative: Vec<u64> = counts
             .map(|c| {
                 c.iter()
@@ -376,6 +402,14 @@ impl Forest {
             })
             .unwrap_or_default();
         let limit = (k as f64).log2().ceil() as u32;
+        // With no more records than the sample, every tree holds all of them: no draws.
+        let all: Option<(Vec<usize>, Vec<u32>)> = (k as u64 == records).then(|| match counts {
+            Some(c) => (0..c.len())
+                .filter(|&r| c[r] > 0)
+                .map(|r| (r, u32::try_from(c[r]).unwrap_or(u32::MAX)))
+                .unzip(),
+            None => ((0..k).collect(), vec![1; k]),
+        });
         let trees = (0..p.trees)
             .into_par_iter()
             .filter_map(|t| {
@@ -384,25 +418,10 @@ impl Forest {
                 }
                 let mut seeder = Rng::new(p.seed ^ (t as u64).wrapping_mul(0xd134_2543_de82_ef95));
                 let mut rng = Rng::new(seeder.next_u64());
-                // Sorted record indexes give sorted rows: equal rows are adjacent.
-                let drawn = sample_u64(&mut rng, records, k);
-                let mut rows: Vec<usize> = Vec::with_capacity(k);
-                let mut mult: Vec<u32> = Vec::with_capacity(k);
-                for i in drawn {
-                    let r = if counts.is_some() {
-                        cumulative.partition_point(|&c| c <= i)
-                    } else {
-                        i as usize
-                    };
-                    if rows.last() == Some(&r) {
-                        if let Some(m) = mult.last_mut() {
-                            *m += 1;
-                        }
-                    } else {
-                        rows.push(r);
-                        mult.push(1);
-                    }
-                }
+                let (mut rows, mut mult) = match &all {
+                    Some((rows, mult)) => (rows.clone(), mult.clone()),
+                    None => draw(&mut rng, records, k, counts.map(|_| cumulative.as_slice())),
+                };
                 let mut nodes = Vec::with_capacity(2 * rows.len());
                 build(d, &mut rows, &mut mult, 0, limit, &mut rng, &mut nodes);
                 ctl.step(1);
