@@ -830,7 +830,9 @@ mod tests {
             ..AnomalyConfig::default()
         };
         let full = run_with(&s, &cfg);
-        let (rows, st, events, _) = controlled(&s, &cfg, Some(("Score", 1)));
+        // Two threads: at most the chunk in progress on the other finishes after the cancel.
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (rows, st, events, _) = two.install(|| controlled(&s, &cfg, Some(("Score", 1))));
         assert!(st.vectors > 2 * SCORE_CHUNK as u64, "{}", st.vectors);
         assert!(done(&events, "Score") < st.vectors, "{events:?}");
         assert!(!rows.is_empty() && rows.len() <= CANCELLED_ROWS && rows.len() < full.len());
