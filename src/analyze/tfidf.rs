@@ -1153,11 +1153,13 @@ impl Pool {
     }
 }
 
-/// Candidate similarities computed per group before the exhaustive phase.
-const WITNESS_BUDGET: usize = 256;
-
-/// Candidates taken from the group's skeleton bucket before the rarest-term postings.
-const BUCKET_BUDGET: usize = 64;
+/// Candidates tried per vector in the witness phase: `(from its skeleton bucket, from the
+/// postings of its rarest terms)`. The phases after it cost about one pass over the
+/// postings, so the budgets grow with the number of vectors (up to 4,096 each); with a
+/// few thousand vectors they are 64 and 256.
+fn budgets(vectors: usize) -> (usize, usize) {
+    ((vectors / 32).clamp(64, 4096), (vectors / 8).clamp(256, 4096))
+}
 
 enum Verdict {
     /// More than the allowed number of documents are more similar than the threshold.
@@ -1290,7 +1292,8 @@ fn witness(gr: &Groups<'_>, g: u32, tau: f64, allow: u64, s: &mut Scratch) -> Op
     let at = b.partition_point(|&x| gr.rank[x as usize] < r);
     let (mut lo, mut hi) = (at, at + 1);
     let mut tries = 0;
-    while tries < BUCKET_BUDGET && (lo > 0 || hi < b.len()) {
+    let (bucket_budget, mut budget) = budgets(gr.mult.len());
+    while tries < bucket_budget && (lo > 0 || hi < b.len()) {
         if lo > 0 {
             lo -= 1;
             tries += 1;
@@ -1311,7 +1314,6 @@ fn witness(gr: &Groups<'_>, g: u32, tau: f64, allow: u64, s: &mut Scratch) -> Op
         s.order.push(((r.end - r.start) as u64, t, c));
     }
     s.order.sort_unstable();
-    let mut budget = WITNESS_BUDGET;
     for k in 0..s.order.len() {
         let t = s.order[k].1;
         for p in gr.postings.range(t) {
