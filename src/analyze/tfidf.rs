@@ -31,9 +31,10 @@
 //! one flat array) maps each term to the vectors holding it. For each vector, in parallel:
 //! 1. *witness phase*: exact cosines with the nearest (in time) vectors of the same
 //!    template (equal digit-free terms), then with vectors from the postings of its rarest
-//!    terms, with a fixed budget; as soon as more than `count` documents are more similar
-//!    than `limit` the vector is proven not rare. Such a similarity is symmetric: with
-//!    `count` 0 (and for `-n`) it also decides the other vector without any search;
+//!    terms, with budgets that grow with the number of vectors; as soon as more than
+//!    `count` documents are more similar than `limit` the vector is proven not rare. Such
+//!    a similarity is symmetric: with `count` 0 (and for `-n`) it also decides the other
+//!    vector without any search;
 //! 2. *bounded phase*: the terms are taken rarest first and their postings accumulated only
 //!    while the remaining terms could still lift an untouched vector above `limit` (the
 //!    smaller of two bounds: each term's share of any cosine is at most its largest
@@ -55,10 +56,11 @@
 //! skipped as soon as one document is more similar to it than that.
 //!
 //! Cost: phases 2 and 3 walk postings whose length grows with the corpus, so the vectors
-//! that reach them (near the threshold: about 2.5 % of the syslog lines of
-//! `tools/gen-logs` with `-l 0.5`) cost O(lines) each, and the whole search grows about
-//! quadratically with that share. Measured on 2 shared cores: 1 M generated syslog lines in
-//! 1.5–3 minutes (default and `-n 20`), 10 M lines: see the README.
+//! that reach them (near the threshold and without a witness among the candidates: a few
+//! percent of the syslog lines of `tools/gen-logs`) cost O(lines) each, and the whole
+//! search grows about quadratically with the corpus. Measured on 2 shared cores: 1 M
+//! generated syslog lines in about 2 minutes of CPU (`-n 20`: under 1), 10 M lines: see the
+//! README.
 //!
 //! # Phases and cancellation
 //! Under a frontend's [`runner::ScanControl`] the work after the scan reports the phases
@@ -610,7 +612,7 @@ impl Lists {
 
 /// The distinct lines of a scan in compact form (the state `tfidf` collects): per line its
 /// key and vector id; per distinct term vector its `(term, count)` list; hash tables from
-/// text, vector and term hashes to ids, which [`Lines::compact`] drops after the scan.
+/// text, vector and term hashes to ids, which the search drops before it starts.
 #[derive(Debug)]
 pub struct Lines {
     texts: KeyMap<u32>,
