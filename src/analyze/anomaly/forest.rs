@@ -271,13 +271,8 @@ pub struct Forest {
     sample: usize,
 }
 
-/// Draws `k` distinct indexes below `n` (Floyd's algorithm), sorted.
-#[cfg(test)]
-fn sample(rng: &mut Rng, n: usize, k: usize) -> Vec<usize> {
-    sample_u64(rng, n as u64, k).into_iter().map(|i| i as usize).collect()
-}
-
-/// [`sample`] over `u64` indexes (records may outnumber `usize` on small targets).
+/// Draws `k` distinct indexes below `n` (Floyd's algorithm), sorted; `u64` because records
+/// may outnumber `usize` on small targets.
 fn sample_u64(rng: &mut Rng, n: u64, k: usize) -> Vec<u64> {
     let mut set = std::collections::HashSet::with_capacity(k);
     for j in n - k as u64..n {
@@ -492,6 +487,10 @@ mod tests {
         assert_eq!(c(1), 0.0);
         assert!((c(2) - 0.154_431_329_8).abs() < 1e-9);
         assert!((c(256) - 10.244_770_920_0).abs() < 1e-6, "{}", c(256));
+    }
+
+    fn sample(rng: &mut Rng, n: usize, k: usize) -> Vec<usize> {
+        sample_u64(rng, n as u64, k).into_iter().map(|i| i as usize).collect()
     }
 
     #[test]
