@@ -282,9 +282,7 @@ pub(super) fn anomaly(g: &Global, a: &AnomalyArgs, cfg: AnomalyConfig) -> Result
     let range = cfg.range;
     let run: Analysis = Box::new(move |store, sink| {
         let st = crate::analyze::anomaly::anomaly(store, &cfg, &mut |r| {
-            let flow = sink.row(ARow::log(r.time, &[r.score], &r.text));
-            // After a cancel, anomaly emits its partial result (at most 1,000 rows): keep all.
-            Ok(if sink.cancelled() { crate::analyze::Flow::Continue } else { flow })
+            Ok(sink.row(ARow::log(r.time, &[r.score], &r.text)))
         })?;
         Ok(Summary { hits: st.hits, rows_read: st.scan.rows_read })
     });

@@ -443,3 +443,38 @@ fn cancelling_an_analysis_keeps_its_rows() {
     assert!(frame.contains("(cancelled)"), "{frame}");
     assert!(frame.contains("12.250"), "{frame}");
 }
+
+/// Waits until cancelled, then emits its rows as a partial result (as tfidf, anomaly and a
+/// sorted delay do), stopping only when the sink says so.
+struct PartialAfterCancel(Vec<ARow>);
+
+impl Jobs for PartialAfterCancel {
+    fn run(&self, _job: &Job, sink: &mut Sink) -> anyhow::Result<Summary> {
+        let t = std::time::Instant::now();
+        while !sink.cancelled() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for r in &self.0 {
+            if sink.row(r.clone()) == crate::analyze::Flow::Stop {
+                break;
+            }
+        }
+        Ok(Summary { hits: 3, rows_read: 9 })
+    }
+}
+
+#[test]
+fn a_partial_result_emitted_after_the_cancel_is_kept_whole() {
+    let rows = logs(&[&[1.5], &[2.5], &[3.5]]);
+    let mut app = App::new(init(Kind::Anomaly), true).unwrap();
+    app.open_charts = false;
+    let mut term = Terminal::new(TestBackend::new(60, 8)).unwrap();
+    let mut worker = Worker::new(Arc::new(PartialAfterCancel(rows)));
+    let opts = LoopOptions { tick: Duration::from_millis(1), frozen_clock: true };
+    let mut script = vec![Input::Tick; 3];
+    script.extend([key('q'), Input::WaitIdle]);
+    let mut ev = Script(script.into());
+    run_loop(&mut term, &mut app, &mut worker, &mut ev, opts).unwrap();
+    assert!(!app.quit);
+    assert_eq!(app.results(), 3, "{}", term.backend());
+}

@@ -158,7 +158,8 @@ impl Sink {
         if self.cancelled() { Flow::Stop } else { Flow::Continue }
     }
 
-    fn push(&mut self, add: impl FnOnce(&mut Batch)) -> Flow {
+    /// Adds a row; `Stop` once nobody listens (and, with `stop_on_cancel`, once cancelled).
+    fn push(&mut self, stop_on_cancel: bool, add: impl FnOnce(&mut Batch)) -> Flow {
         // A poisoned lock means the UI thread panicked: nobody is waiting for rows.
         let Ok(mut b) = self.batch.lock() else { return Flow::Stop };
         add(&mut b);
@@ -171,22 +172,23 @@ impl Sink {
             }
         }
         drop(b);
-        self.flow()
+        if stop_on_cancel { self.flow() } else { Flow::Continue }
     }
 
-    /// One search hit.
+    /// One search hit (`Stop` once cancelled: hits stream from the scan).
     pub fn line(&mut self, l: LogLine) -> Flow {
-        self.push(|b| b.lines.push(l))
+        self.push(true, |b| b.lines.push(l))
     }
 
-    /// One extracted row.
+    /// One extracted row (`Stop` once cancelled: rows stream from the scan).
     pub fn extracted(&mut self, r: ExtractRow) -> Flow {
-        self.push(|b| b.extracted.push(r))
+        self.push(true, |b| b.extracted.push(r))
     }
 
-    /// One analyzer row.
+    /// One analyzer row. A cancel does not stop these: an analyzer observes the cancel itself
+    /// (its scans and phases stop) and then emits its partial result, which is kept whole.
     pub fn row(&mut self, r: ARow) -> Flow {
-        self.push(|b| b.rows.push(r))
+        self.push(false, |b| b.rows.push(r))
     }
 
     /// An analyzer's extra data (after its rows).
